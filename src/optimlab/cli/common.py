@@ -1,0 +1,74 @@
+"""Turning strings into typed calls: the options shared by the commands that run a configuration."""
+
+from __future__ import annotations
+
+import argparse
+
+from optimlab import checks, optim, problems, schedules
+
+
+def numbers(text: str):
+    """``0.1`` -> 0.1 and ``0.01,0.1,1`` -> [0.01, 0.1, 1.0]: one value, or one per configuration."""
+    try:
+        values = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or a comma-separated list of numbers, got {text!r}")
+    return values[0] if len(values) == 1 else values
+
+
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Problem, optimizer, hyperparameters, schedule and loop options; the flags come from the registries."""
+    where = parser.add_argument_group("problem")
+    where.add_argument("--problem", choices=list(problems.PROBLEMS), default=None,
+                       help="a built-in problem (default: the lecture's linear regression)")
+    where.add_argument("--data", metavar="FILE", help="your own data for linear regression: .npz with X and y, "
+                                                       "or .csv whose last column is y")
+    how = parser.add_argument_group("optimizer (any value may be a comma-separated list: one run per entry)")
+    how.add_argument("--optimizer", choices=list(optim.OPTIMIZERS), default=None,
+                     help=f"default: {optim.DEFAULT_OPTIMIZER}")
+    for name, hp in optim.HYPERPARAMETERS.items():
+        how.add_argument(flag(name), type=numbers, default=None, metavar="X",
+                         help=f"{hp.symbol}: {hp.meaning}, {checks.RANGES[hp.range]}")
+    how.add_argument("--grid", action="store_true", help="cross the lists instead of pairing them entry by entry")
+    loop = parser.add_argument_group("training loop")
+    loop.add_argument("--batch-size", type=int, default=None, help="examples per minibatch (default 10)")
+    loop.add_argument("--epochs", type=int, default=None, help="passes over the data (default 5)")
+    loop.add_argument("--period", type=int, default=None,
+                      help="record the full loss every PERIOD examples (a multiple of the batch size)")
+    loop.add_argument("--seed", type=int, default=None, help="seed of the data, the initial parameters and the "
+                                                              "order (default 1)")
+    loop.add_argument("--init-scale", type=float, default=None, help="w ~ N(0, scale²) at the start (default 1)")
+    sched = parser.add_argument_group("learning-rate schedule")
+    sched.add_argument("--schedule", choices=list(schedules.SCHEDULES), default=None,
+                       help="default: constant, or lecture when --decay-after/--decay-factor are given")
+    for name, setting in schedules.SETTINGS.items():
+        sched.add_argument(setting.flag, dest=f"schedule_{name}", type=numbers if setting.kind not in
+                           ("int0", "int1") else int, default=None, help=setting.meaning)
+
+
+def given(args, names) -> dict:
+    """The options among ``names`` that the user gave (None means: leave it to the library's default)."""
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+
+def build(args):
+    """(problem, optimizer, schedule, keyword arguments of ``optimlab.train``) from parsed options."""
+    if args.data is not None and args.problem is not None:
+        raise ValueError("give --problem or --data, not both")
+    seed = given(args, ["seed"]).get("seed")
+    if args.data is not None:
+        problem = problems.load_arrays(args.data)
+    else:
+        problem = problems.make(args.problem or problems.DEFAULT_PROBLEM, seed=seed)
+    hyper = given(args, optim.HYPERPARAMETERS)
+    if args.grid and hyper:
+        hyper = optim.grid(**hyper)
+    opt = optim.make(args.optimizer or optim.DEFAULT_OPTIMIZER, **hyper)
+    settings = {name: getattr(args, f"schedule_{name}") for name in schedules.SETTINGS}
+    schedule = schedules.make(args.schedule, **settings)
+    kwargs = given(args, ["batch_size", "epochs", "period", "seed", "init_scale"])
+    return problem, opt, schedule, kwargs

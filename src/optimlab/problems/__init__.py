@@ -1,0 +1,53 @@
+"""Objectives with loss, gradient and curvature: the lecture's linear regression, quadratics, x⁴, Rosenbrock.
+
+    problem = optimlab.problems.make("linear-regression", seed=1)
+    problem = optimlab.problems.from_arrays(X, y)
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from optimlab.problems.base import Problem
+from optimlab.problems.functions import FunctionProblem, Quadratic, Quartic, Rosenbrock
+from optimlab.problems.linear_regression import LECTURE_DATA, LinearRegression, from_arrays, lecture_data, load_arrays
+
+DEFAULT_PROBLEM = "linear-regression"
+
+PROBLEMS = {
+    "linear-regression": lecture_data,
+    "quadratic-1d": lambda: Quadratic([[2.0]], name="quadratic-1d"),
+    "quadratic-2d": lambda: Quadratic(np.diag([0.2, 4.0]), name="quadratic-2d"),
+    "quartic": Quartic,
+    "rosenbrock": Rosenbrock,
+}
+
+DESCRIPTIONS = {
+    "linear-regression": "the lecture's data: 1000 examples, w = [2, −3.4], b = 4.2, noise 0.01 (seeded)",
+    "quadratic-1d": "f(x) = x², curvature 2 (§3–4)",
+    "quadratic-2d": "f(x) = 0.1·x₁² + 2·x₂², flat and steep axes (§7)",
+    "quartic": "f(x) = x⁴, curvature 12x² grows with |x| (§3: the start matters)",
+    "rosenbrock": "f(x, y) = (1 − x)² + 100(y − x²)², a curved valley",
+}
+
+
+def make(name: str, seed: int | None = None, **options) -> Problem:
+    """Build a registered problem. ``seed`` draws the data of a problem that has data (the lecture's linear
+    regression) and is ignored by deterministic objectives; other ``options`` go to the constructor."""
+    if name not in PROBLEMS:
+        raise ValueError(f"unknown problem {name!r}; choose one of: {', '.join(PROBLEMS)}")
+    factory = PROBLEMS[name]
+    accepted = inspect.signature(factory).parameters
+    if seed is not None and "seed" in accepted:
+        options["seed"] = seed
+    unknown = [k for k in options if k not in accepted]
+    if unknown:
+        takes = ", ".join(accepted) or "no options"
+        raise ValueError(f"problem {name} takes no option {unknown[0]!r}; it takes: {takes}")
+    return factory(**options)
+
+
+__all__ = ["DEFAULT_PROBLEM", "DESCRIPTIONS", "FunctionProblem", "LECTURE_DATA", "LinearRegression", "PROBLEMS", "Problem", "Quadratic",
+           "Quartic", "Rosenbrock", "from_arrays", "lecture_data", "load_arrays", "make"]

@@ -1,0 +1,154 @@
+"""The result of a training run, as data: curves, final parameters, status and provenance.
+
+Printing, plotting and saving are separate functions over a :class:`Run`; nothing here computes a result.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Run:
+    """K configurations trained in lockstep. Arrays hold a leading configuration axis internally; the public
+    properties drop it when the run was made with scalar hyperparameters (``single``), so ``run.losses`` is (T,)
+    for one configuration and (K, T) for K.
+
+    ``losses`` holds the mean loss over all examples at each record (one before training, then one every
+    ``period`` examples); after a configuration diverges its later records are NaN.
+    """
+
+    problem: Any
+    optimizer: str
+    hyperparams: list[dict[str, float]]  # one dict per configuration
+    schedule: str
+    batch_size: int
+    epochs: int
+    period: int
+    seed: int
+    curves: np.ndarray  # (K, T)
+    epochs_axis: np.ndarray  # (T,)
+    final_params: np.ndarray  # (K, P)
+    lr_by_epoch: np.ndarray  # (K, E): η used in each epoch (its first update), NaN when the optimizer has none
+    diverged_mask: np.ndarray  # (K,)
+    diverged_examples: list  # (K,) examples seen when divergence was detected, or None
+    optimal_loss: float | None
+    seconds: float
+    single: bool
+    provenance: dict = field(default_factory=dict)
+
+    # -- shape helpers ---------------------------------------------------------------------------------------
+    def _out(self, per_config):
+        return per_config[0] if self.single else per_config
+
+    @property
+    def num_configs(self) -> int:
+        return self.curves.shape[0]
+
+    def __getitem__(self, k: int) -> Run:
+        """Configuration ``k`` as a single run."""
+        k = range(self.num_configs)[k]
+        return replace(self, hyperparams=[self.hyperparams[k]], curves=self.curves[k:k + 1],
+                       final_params=self.final_params[k:k + 1], lr_by_epoch=self.lr_by_epoch[k:k + 1],
+                       diverged_mask=self.diverged_mask[k:k + 1], diverged_examples=[self.diverged_examples[k]],
+                       single=True)
+
+    # -- the contract ----------------------------------------------------------------------------------------
+    @property
+    def losses(self) -> np.ndarray:
+        return self._out(self.curves)
+
+    @property
+    def params(self) -> np.ndarray:
+        return self._out(self.final_params)
+
+    @property
+    def diverged(self):
+        return self._out([bool(d) for d in self.diverged_mask])
+
+    @property
+    def diverged_at(self):
+        return self._out(self.diverged_examples)
+
+    @property
+    def final_losses(self) -> np.ndarray:
+        """(K,): the last recorded loss; for a diverged configuration the loss that stopped it."""
+        out = np.empty(self.num_configs)
+        for k, curve in enumerate(self.curves):
+            seen = np.flatnonzero(~np.isnan(curve))
+            out[k] = curve[seen[-1]] if seen.size else np.nan
+        return out
+
+    @property
+    def final_loss(self):
+        return self._out(self.final_losses.tolist())
+
+    @property
+    def epoch_losses(self) -> np.ndarray:
+        """The value each epoch prints, as the lecture's code: the last record of the epoch. (E,) or (K, E)."""
+        per_epoch = (self.curves.shape[1] - 1) // self.epochs
+        return self._out(self.curves[:, per_epoch::per_epoch])
+
+    @property
+    def lr_per_epoch(self) -> np.ndarray:
+        return self._out(self.lr_by_epoch)
+
+    @property
+    def named_params(self) -> dict[str, np.ndarray]:
+        """Final parameters under their usual names (``w`` and ``b`` for linear regression)."""
+        return self.problem.split(self.params)
+
+    def labels(self) -> list[str]:
+        """One short label per configuration naming the hyperparameters that differ between them."""
+        if self.num_configs == 1:
+            return [", ".join(f"{k}={_fmt(v)}" for k, v in self.hyperparams[0].items())]
+        varying = [k for k in self.hyperparams[0] if len({h[k] for h in self.hyperparams}) > 1]
+        return [", ".join(f"{k}={_fmt(h[k])}" for k in varying) for h in self.hyperparams]
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dictionary (non-finite numbers become None). Per-configuration fields are lists when the
+        run has several configurations."""
+        named = {k: _jsonable(v) for k, v in self.named_params.items()}
+        return {
+            "problem": self.problem.name,
+            "optimizer": self.optimizer,
+            "hyperparameters": self._out(self.hyperparams),
+            "schedule": self.schedule,
+            "batch_size": self.batch_size,
+            "epochs": self.epochs,
+            "period": self.period,
+            "seed": self.seed,
+            "losses": _jsonable(self.losses),
+            "epochs_axis": _jsonable(self.epochs_axis),
+            "epoch_losses": _jsonable(self.epoch_losses),
+            "lr_per_epoch": _jsonable(self.lr_per_epoch),
+            "final_loss": _jsonable(self.final_loss),
+            "optimal_loss": _jsonable(self.optimal_loss),
+            **named,
+            "params": _jsonable(self.params),
+            "diverged": self.diverged,
+            "diverged_at": self.diverged_at,
+            "seconds": self.seconds,
+            "provenance": self.provenance,
+        }
+
+
+def _fmt(v: float) -> str:
+    return f"{v:g}"
+
+
+def _jsonable(x):
+    """Nested lists of floats, with NaN and ±inf as None (JSON has no such numbers)."""
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
