@@ -63,7 +63,7 @@ def _freeze(mask, new, old):
 
 def train(problem: Problem, opt: Optimizer, *, batch_size: int = 10, epochs: int = 5, period: int | None = None,
           schedule: schedules.Schedule | None = None, seed: int = 1, init=None, order=None, init_scale: float = 1.0,
-          divergence_factor: float = DIVERGENCE_FACTOR) -> Run:
+          divergence_factor: float = DIVERGENCE_FACTOR, observe=None) -> Run:
     """Train ``problem`` with ``opt``, all its configurations at once, and return a :class:`~optimlab.results.Run`.
 
     Args:
@@ -74,11 +74,15 @@ def train(problem: Problem, opt: Optimizer, *, batch_size: int = 10, epochs: int
             smallest multiple of the batch size that is at least 10, as the lecture.
         schedule: factor on η per epoch and step (default constant).
         seed: draws the initial parameters and each epoch's order (independent streams of ``seed``).
-        init: initial parameters, (P,) or (K, P), instead of drawing w ~ N(0, init_scale²), b = 0.
+        init: initial parameters, (P,) or (K, P), instead of drawing w ~ N(0, init_scale²), b = 0. A (K, P) init
+            with scalar hyperparameters runs K starting points in lockstep.
         order: (epochs, n) example order, row e being the permutation used in epoch e + 1, instead of drawing it.
             With ``init`` and ``order`` a run is replayed exactly.
         divergence_factor: a configuration whose loss turns non-finite or exceeds this multiple of its initial
             loss is marked diverged at that record and frozen; the others go on.
+        observe: optional ``observe(epoch, step, params, state, lr)`` called after every update, with the (K, P)
+            parameters, the optimizer state and the η used (None without a learning rate); for analysis, e.g.
+            ``opt.step_size(state, lr)`` along the run.
 
     Everything is validated before any work; a bad value raises ``ValueError`` naming it and its allowed range.
     """
@@ -106,8 +110,10 @@ def train(problem: Problem, opt: Optimizer, *, batch_size: int = 10, epochs: int
     if not has_lr and schedule.name != "constant":
         raise ValueError(f"{opt.name} has no learning rate, so the schedule must be constant, got {schedule.name}")
     sizes = {"optimizer": opt.num_configs, "schedule": schedule.num_configs}
+    if init is not None and np.ndim(init) == 2:
+        sizes["init"] = np.shape(init)[0]
     k = checks.num_configs({name: np.empty(size) for name, size in sizes.items() if size}) or 1
-    single = opt.num_configs is None and schedule.num_configs is None
+    single = all(size is None for size in sizes.values())
     p = problem.dim
 
     init_rng, order_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
@@ -157,6 +163,8 @@ def train(problem: Problem, opt: Optimizer, *, batch_size: int = 10, epochs: int
                 if frozen:
                     new_params, new_state = _freeze(diverged, new_params, params), _freeze(diverged, new_state, state)
                 params, state = new_params, new_state
+                if observe is not None:
+                    observe(epoch, (epoch - 1) * len(batches) + i, params, state, lrs[i] if has_lr else None)
                 if records[i]:
                     live = loss(params)
                     if not (live <= threshold).all():  # someone crossed: find who, among those still running

@@ -31,20 +31,25 @@ def adam(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8):
         x := x − η v̂ / (√ŝ + ε)
 
     ε sits outside the root, as in the lecture's code (its text writes √(ŝ + ε), and its v line has a typo: g, not
-    v, is averaged). Same as torch.optim.Adam. η = 0.1 is the lecture's experiment.
+    v, is averaged). Same as torch.optim.Adam. η = 0.1 is the lecture's experiment. ``step_size`` is the
+    per-coordinate η/(√ŝ + ε) that multiplies v̂.
     """
 
     def init(params):
         return AdamState(t=0, v=np.zeros_like(params), s=np.zeros_like(params))
 
+    def step_size(state, lr=lr):
+        # before the first update (t = 0) s is 0 and there is nothing to correct
+        return lr / (np.sqrt(bias_corrected(state.s, beta2, max(state.t, 1))) + eps)
+
     def update(params, grads, state, lr=lr):
         t = state.t + 1
         v = ema(state.v, grads, beta1)
         s = ema(state.s, grads * grads, beta2)
-        step = lr * bias_corrected(v, beta1, t) / (np.sqrt(bias_corrected(s, beta2, t)) + eps)
-        return params - step, AdamState(t, v, s)
+        new = AdamState(t, v, s)
+        return params - step_size(new, lr) * bias_corrected(v, beta1, t), new
 
-    return init, update
+    return init, update, step_size
 
 
 def adamw(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01):
@@ -60,9 +65,9 @@ def adamw(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01):
     As torch.optim.AdamW (its default λ = 0.01); η = 0.1 follows the lecture's Adam experiment.
     """
 
-    adam_init, adam_update = adam(lr, beta1, beta2, eps)
+    adam_init, adam_update, adam_step_size = adam(lr, beta1, beta2, eps)
 
     def update(params, grads, state, lr=lr):
         return adam_update(params - lr * weight_decay * params, grads, state, lr=lr)
 
-    return adam_init, update
+    return adam_init, update, adam_step_size

@@ -29,18 +29,21 @@ def adagrad(lr=0.9, eps=1e-7):
         x := x − η g / √(s + ε)
 
     ε sits inside the square root, as in the lecture's code (ε = 1e-7); η = 0.9 is the lecture's experiment.
-    The effective step η/√(s + ε) only ever decreases. torch.optim.Adagrad puts ε outside the root
+    The per-coordinate step η/√(s + ε) (``step_size``) only ever decreases. torch.optim.Adagrad puts ε outside the root
     (``η g / (√s + ε)``) and has a learning-rate decay of its own, so the two differ.
     """
 
     def init(params):
         return SquaresState(s=np.zeros_like(params))
 
+    def step_size(state, lr=lr):
+        return lr / np.sqrt(state.s + eps)
+
     def update(params, grads, state, lr=lr):
         s = state.s + grads * grads
-        return params - lr * grads / np.sqrt(s + eps), SquaresState(s)
+        return params - step_size(SquaresState(s), lr) * grads, SquaresState(s)
 
-    return init, update
+    return init, update, step_size
 
 
 def rmsprop(lr=0.03, gamma=0.9, eps=1e-8):
@@ -53,18 +56,22 @@ def rmsprop(lr=0.03, gamma=0.9, eps=1e-8):
         s := γ s + (1 − γ) g⊙g
         x := x − η g / √(s + ε)
 
-    ε = 1e-8 sits inside the square root, as in the lecture's code; η = 0.03, γ = 0.9 is its experiment.
+    ε = 1e-8 sits inside the square root, as in the lecture's code; η = 0.03, γ = 0.9 is its experiment. The
+    per-coordinate step η/√(s + ε) (``step_size``) follows the recent gradient scale instead of decaying for ever.
     torch.optim.RMSprop names γ ``alpha`` (default 0.99) and puts ε outside the root.
     """
 
     def init(params):
         return SquaresState(s=np.zeros_like(params))
 
+    def step_size(state, lr=lr):
+        return lr / np.sqrt(state.s + eps)
+
     def update(params, grads, state, lr=lr):
         s = ema(state.s, grads * grads, gamma)
-        return params - lr * grads / np.sqrt(s + eps), SquaresState(s)
+        return params - step_size(SquaresState(s), lr) * grads, SquaresState(s)
 
-    return init, update
+    return init, update, step_size
 
 
 def adadelta(rho=0.999, eps=1e-5):
@@ -79,17 +86,20 @@ def adadelta(rho=0.999, eps=1e-5):
         Δx := ρ Δx + (1 − ρ) g'⊙g'
         x  := x − g'
 
-    ε = 1e-5 sits inside both roots, as in the lecture's code; ρ = 0.999 is its experiment (the lecture suggests
+    ``step_size`` is √(Δx + ε)/√(s + ε). ε = 1e-5 sits inside both roots, as in the lecture's code; ρ = 0.999 is its experiment (the lecture suggests
     0.9 to 0.999). torch.optim.Adadelta is the same rule times an extra ``lr`` (default 1.0) with ε = 1e-6.
     """
 
     def init(params):
         return AdadeltaState(s=np.zeros_like(params), delta=np.zeros_like(params))
 
+    def step_size(state):
+        return np.sqrt(state.delta + eps) / np.sqrt(state.s + eps)
+
     def update(params, grads, state):
         s = ema(state.s, grads * grads, rho)
-        step = np.sqrt(state.delta + eps) / np.sqrt(s + eps) * grads
+        step = step_size(AdadeltaState(s, state.delta)) * grads
         delta = ema(state.delta, step * step, rho)
         return params - step, AdadeltaState(s, delta)
 
-    return init, update
+    return init, update, step_size

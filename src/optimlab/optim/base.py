@@ -1,9 +1,10 @@
 """What every optimizer is made of: the shared pieces of the formulas and the :class:`Optimizer` record.
 
-An optimizer is a pair of pure functions over NumPy arrays::
+An optimizer is three pure functions over NumPy arrays::
 
     state = init(params)
     params, state = update(params, grads, state, lr=η_t)
+    step_size(state, lr=η_t)   # the per-coordinate step the update applies, for analysis
 
 ``params`` and ``grads`` have shape ``(P,)`` for one run or ``(K, P)`` for K runs advanced together; each
 hyperparameter is a float or an array of shape ``(K, 1)`` so that it broadcasts over the configuration axis.
@@ -42,8 +43,11 @@ class Optimizer(NamedTuple):
     """A configured optimizer: its name, its validated hyperparameters and its two pure functions.
 
     ``hyperparams`` holds floats, or 1-D arrays of length ``num_configs`` for a batch of configurations.
-    ``update(params, grads, state, lr=None)``: ``lr`` (when the optimizer has one) is this step's η, e.g. the base η
-    times a schedule's factor, as a float or an array of shape ``(K, 1)``; None means the configured η.
+    ``update(params, grads, state, lr=η_t)``: ``lr`` (when the optimizer has one) is this step's η, e.g. the base η
+    times a schedule's factor, as a float or an array of shape ``(K, 1)``; omitted, the configured η.
+    ``step_size(state, lr=η_t)``: the factor that multiplies the gradient (or its average) in the update, per
+    coordinate where the optimizer adapts it: η for SGD, η/(1 − γ) for momentum, η/√(s + ε) for Adagrad and
+    RMSProp, η/(√ŝ + ε) for Adam, √(Δx + ε)/√(s + ε) for Adadelta.
     """
 
     name: str
@@ -51,6 +55,7 @@ class Optimizer(NamedTuple):
     num_configs: int | None
     init: Callable
     update: Callable
+    step_size: Callable
 
     def config(self, k: int) -> dict[str, float]:
         """The hyperparameters of configuration ``k`` as plain floats."""

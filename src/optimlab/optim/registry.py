@@ -69,7 +69,7 @@ def make(name: str, **hyperparams) -> Optimizer:
     k = checks.num_configs(values)
     # A list becomes a (K, 1) column so that it broadcasts over parameters of shape (K, P).
     shaped = {key: v.reshape(-1, 1) if isinstance(v, np.ndarray) else v for key, v in values.items()}
-    init, update = _factory(name)(**shaped)
+    init, update, step_size = _factory(name)(**shaped)
 
     def checked_init(params):
         params = np.asarray(params)
@@ -79,7 +79,7 @@ def make(name: str, **hyperparams) -> Optimizer:
             raise ValueError(f"{name} has {k} configurations, so params must have shape ({k}, P), got {params.shape}")
         return init(params)
 
-    return Optimizer(name, values, k, checked_init, update)
+    return Optimizer(name, values, k, checked_init, update, step_size)
 
 
 def grid(**lists) -> dict[str, np.ndarray]:

@@ -25,7 +25,7 @@ def sgd(lr=0.1):
         x := x − η g
 
     With the batch equal to the whole data set this is gradient descent, with batch 1 the lecture's SGD.
-    The default η = 0.1 is the lecture's batch-1 experiment.
+    The default η = 0.1 is the lecture's batch-1 experiment. Step size: η.
 
     Example: ``optimlab.optim.make("sgd", lr=[0.01, 0.1, 1.0])`` advances three runs per call.
     """
@@ -36,7 +36,10 @@ def sgd(lr=0.1):
     def update(params, grads, state, lr=lr):
         return params - lr * grads, state
 
-    return init, update
+    def step_size(state, lr=lr):
+        return lr
+
+    return init, update, step_size
 
 
 def momentum(lr=0.2, momentum=0.9):
@@ -50,7 +53,7 @@ def momentum(lr=0.2, momentum=0.9):
         x := x − v
 
     v is an exponential moving average of η g/(1 − γ), so the effective step is η/(1 − γ): γ = 0.9 takes steps
-    ten times η, γ = 0.99 a hundred times. γ = 0 is exactly ``sgd``.
+    ten times η, γ = 0.99 a hundred times (``step_size`` returns η/(1 − γ)). γ = 0 is exactly ``sgd``.
     Defaults are the lecture's experiment (η = 0.2, γ = 0.9).
 
     Convention: η sits inside the buffer. torch.optim.SGD keeps ``b := γ b + g; x := x − η b`` instead; the two
@@ -67,7 +70,10 @@ def momentum(lr=0.2, momentum=0.9):
         v = gamma * state.v + lr * grads
         return params - v, MomentumState(v)
 
-    return init, update
+    def step_size(state, lr=lr):
+        return lr / (1.0 - gamma)  # the effective step once v has built up under a steady gradient
+
+    return init, update, step_size
 
 
 def nesterov(lr=0.2, momentum=0.9):
@@ -94,4 +100,7 @@ def nesterov(lr=0.2, momentum=0.9):
         v = gamma * state.v + step
         return params - (gamma * v + step), MomentumState(v)
 
-    return init, update
+    def step_size(state, lr=lr):
+        return lr / (1.0 - gamma)
+
+    return init, update, step_size
