@@ -112,7 +112,7 @@ class Run:
     def to_dict(self) -> dict:
         """A JSON-ready dictionary (non-finite numbers become None). Per-configuration fields are lists when the
         run has several configurations."""
-        named = {k: _jsonable(v) for k, v in self.named_params.items()}
+        named = {k: jsonable(v) for k, v in self.named_params.items()}
         return {
             "problem": self.problem.name,
             "optimizer": self.optimizer,
@@ -122,14 +122,14 @@ class Run:
             "epochs": self.epochs,
             "period": self.period,
             "seed": self.seed,
-            "losses": _jsonable(self.losses),
-            "epochs_axis": _jsonable(self.epochs_axis),
-            "epoch_losses": _jsonable(self.epoch_losses),
-            "lr_per_epoch": _jsonable(self.lr_per_epoch),
-            "final_loss": _jsonable(self.final_loss),
-            "optimal_loss": _jsonable(self.optimal_loss),
+            "losses": jsonable(self.losses),
+            "epochs_axis": jsonable(self.epochs_axis),
+            "epoch_losses": jsonable(self.epoch_losses),
+            "lr_per_epoch": jsonable(self.lr_per_epoch),
+            "final_loss": jsonable(self.final_loss),
+            "optimal_loss": jsonable(self.optimal_loss),
             **named,
-            "params": _jsonable(self.params),
+            "params": jsonable(self.params),
             "diverged": self.diverged,
             "diverged_at": self.diverged_at,
             "seconds": self.seconds,
@@ -141,12 +141,16 @@ def _fmt(v: float) -> str:
     return f"{v:g}"
 
 
-def _jsonable(x):
-    """Nested lists of floats, with NaN and ±inf as None (JSON has no such numbers)."""
+def jsonable(x):
+    """Nested lists and dicts of plain numbers, with NaN and ±inf as None (JSON has no such numbers)."""
     if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
+        return jsonable(x.tolist())
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
+        return [jsonable(v) for v in x]
+    if isinstance(x, np.bool_):
+        return bool(x)
     if isinstance(x, (float, np.floating)):
         return float(x) if math.isfinite(x) else None
     if isinstance(x, np.integer):

@@ -1,0 +1,50 @@
+"""``optimlab reproduce``: every experiment and figure of the lecture, its claims checked, as a report."""
+
+from __future__ import annotations
+
+import sys
+
+from optimlab import lecture
+from optimlab.lecture.report import check_destination
+from optimlab.lecture.reproduction import select
+
+
+def register(commands) -> None:
+    p = commands.add_parser("reproduce", help="run every experiment and figure of the lecture and check its claims",
+                            description="Run the lecture's experiments and figures, check each claim, and write "
+                                        "OUT/index.html (self-contained), OUT/results.json and one PNG per figure. "
+                                        "Exits 1 if a claim does not hold.")
+    p.add_argument("--out", default="report", help="folder for the report (default: report/)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the data, initial parameters and order "
+                                                          "(default 1)")
+    p.add_argument("--only", metavar="NAME[,NAME]", help="run only these (see --list)")
+    p.add_argument("--list", action="store_true", help="name the experiments and figures with their claims")
+    p.add_argument("--original-data", action="store_true",
+                   help="also replay the 27 original runs from the inputs the lecture's MXNet code used")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(handler=run)
+
+
+def run(args, out) -> int:
+    if args.list:
+        for name in lecture.names():
+            section, claim = lecture.describe(name)
+            out(f"{name:<16} {section}: {claim}")
+        return 0
+    only = args.only.split(",") if args.only else None
+    select(only)  # an unknown name fails before any work
+    check_destination(args.out)
+    progress = None if args.quiet else (lambda text: print(text, file=sys.stderr, flush=True))
+    kwargs = {"seed": args.seed} if args.seed is not None else {}
+    report = lecture.reproduce(only=only, original_data=args.original_data, progress=progress, **kwargs)
+    index = lecture.write_report(report, args.out)
+    passed = sum(e.passed for e in report.entries)
+    out(f"{passed} of {len(report.entries)} claims hold"
+        + (f"; on the original inputs {sum(v.passed for v in report.replay_verdicts.values())} of "
+           f"{len(report.replay_verdicts)}" if report.replay_verdicts else "")
+        + f" (seed {report.seed}, {report.seconds:.1f} s). Report: {index}")
+    if report.failures:
+        print(f"optimlab: claims that do not hold: {', '.join(report.failures)}", file=sys.stderr)
+        return 1
+    return 0
+
