@@ -32,8 +32,10 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for extra in ([], ["--original-data"]):
-            command = [sys.executable, "-m", "optimlab", "reproduce", "--quiet", "--out", str(Path(tmp) / "r"), *extra]
-            wall = best_of(args.repeats, lambda: subprocess.run(command, check=True, capture_output=True))
+            command = [sys.executable, "-m", "optimlab", "reproduce", "--quiet", "--out", str(Path(tmp) / "r"),
+                       *extra]
+            wall = best_of(args.repeats,
+                           lambda command=command: subprocess.run(command, check=True, capture_output=True))
             print(f"optimlab reproduce {' '.join(extra):<16} end to end (new process): {wall:5.2f} s")
         report = lecture.reproduce()
         compute = best_of(args.repeats, lambda: lecture.reproduce())

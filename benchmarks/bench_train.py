@@ -86,10 +86,10 @@ def main():
     print("\nSingle run: the lecture's SGD experiment, 5 epochs, loss recorded every 10 examples")
     torch_per_run = {}
     for name, (bs, lr) in EXPERIMENTS.items():
-        ours = best_of(args.repeats, lambda: optimlab_run(problem, bs, lr))
+        ours = best_of(args.repeats, lambda bs=bs, lr=lr: optimlab_run(problem, bs, lr))
         line = f"  {name:<18} optimlab {ours * 1e3:8.1f} ms"
         if torch:
-            theirs = best_of(max(1, args.repeats // 2), lambda: torch_run(torch, X, y, bs, lr))
+            theirs = best_of(max(1, args.repeats // 2), lambda bs=bs, lr=lr: torch_run(torch, X, y, bs, lr))
             torch_per_run[bs] = theirs
             line += f"   PyTorch loop {theirs * 1e3:8.1f} ms   ratio {theirs / ours:6.1f}x faster"
         print(line)

@@ -11,6 +11,7 @@
 from importlib import metadata
 
 from optimlab import optim, problems, schedules
+from optimlab.analysis.diagnosis import explain
 from optimlab.results import Run
 from optimlab.train import train
 
@@ -19,4 +20,4 @@ try:
 except metadata.PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0+unknown"
 
-__all__ = ["Run", "optim", "problems", "schedules", "train", "__version__"]
+__all__ = ["Run", "explain", "optim", "problems", "schedules", "train", "__version__"]

@@ -36,6 +36,8 @@ class Run:
     lr_by_epoch: np.ndarray  # (K, E): η used in each epoch (its first update), NaN when the optimizer has none
     diverged_mask: np.ndarray  # (K,)
     diverged_examples: list  # (K,) examples seen when divergence was detected, or None
+    initial_params: np.ndarray  # (K, P)
+    step_sizes: np.ndarray  # (K, P): the optimizer's per-coordinate step at the end (see Optimizer.step_size)
     optimal_loss: float | None
     seconds: float
     single: bool
@@ -55,6 +57,7 @@ class Run:
         return replace(self, hyperparams=[self.hyperparams[k]], curves=self.curves[k:k + 1],
                        final_params=self.final_params[k:k + 1], lr_by_epoch=self.lr_by_epoch[k:k + 1],
                        diverged_mask=self.diverged_mask[k:k + 1], diverged_examples=[self.diverged_examples[k]],
+                       initial_params=self.initial_params[k:k + 1], step_sizes=self.step_sizes[k:k + 1],
                        single=True)
 
     # -- the contract ----------------------------------------------------------------------------------------
@@ -130,11 +133,44 @@ class Run:
             "optimal_loss": jsonable(self.optimal_loss),
             **named,
             "params": jsonable(self.params),
+            "initial_params": jsonable(self._out(self.initial_params)),
+            "step_sizes": jsonable(self._out(self.step_sizes)),
             "diverged": self.diverged,
             "diverged_at": self.diverged_at,
             "seconds": self.seconds,
             "provenance": self.provenance,
         }
+
+
+def _array(values) -> np.ndarray:
+    """A JSON list (None for non-finite) back to a float array."""
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def from_dict(data: dict, problem) -> Run:
+    """Rebuild a :class:`Run` from :meth:`Run.to_dict` output (a saved result) and its problem."""
+    try:
+        single = isinstance(data["hyperparameters"], dict)
+
+        def configs(key):
+            value = data[key]
+            return [value] if single else value
+
+        curves = np.array([_array(c) for c in configs("losses")])
+        return Run(problem=problem, optimizer=data["optimizer"], hyperparams=configs("hyperparameters"),
+                   schedule=data["schedule"], batch_size=int(data["batch_size"]), epochs=int(data["epochs"]),
+                   period=int(data["period"]), seed=int(data["seed"]), curves=curves,
+                   epochs_axis=_array(data["epochs_axis"]),
+                   final_params=np.array([_array(p) for p in configs("params")]),
+                   lr_by_epoch=np.array([_array(p) for p in configs("lr_per_epoch")]),
+                   diverged_mask=np.array(configs("diverged"), dtype=bool),
+                   diverged_examples=list(configs("diverged_at")),
+                   initial_params=np.array([_array(p) for p in configs("initial_params")]),
+                   step_sizes=np.array([_array(p) for p in configs("step_sizes")]),
+                   optimal_loss=data.get("optimal_loss"), seconds=float(data.get("seconds", 0.0)), single=single,
+                   provenance=data.get("provenance", {}))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"not a saved optimlab run (from optimlab train --save): {e}") from None
 
 
 def _fmt(v: float) -> str:

@@ -11,7 +11,8 @@ where ``epoch`` counts from 1 and ``step`` counts updates from 0 over the whole 
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -42,7 +43,8 @@ def exponential(epoch, step, factor=0.9):
 
 
 def cosine(epoch, step, steps=1000, floor=0.0):
-    """Cosine annealing over ``steps`` updates, then flat: η_t = η · (floor + (1 − floor)·½(1 + cos(π·min(t, steps)/steps)))."""
+    """Cosine annealing over ``steps`` updates, then flat:
+    η_t = η · (floor + (1 − floor)·½(1 + cos(π·min(t, steps)/steps)))."""
     t = np.minimum(np.asarray(step, dtype=float), steps)
     return floor + (1.0 - floor) * 0.5 * (1.0 + np.cos(np.pi * t / steps))
 
@@ -52,7 +54,14 @@ def warmup(epoch, step, steps=100):
     return np.minimum(1.0, (np.asarray(step, dtype=float) + 1.0) / steps)
 
 
-SCHEDULES = {f.__name__: f for f in (constant, lecture, step, exponential, cosine, warmup)}
+def ramp(epoch, step, steps=100, ratio=1e8):
+    """Exponential ramp for a learning-rate range test: η_t = η · ratio^(min(t, steps − 1)/(steps − 1)), from η at
+    the first update to η·ratio at update ``steps``."""
+    t = np.minimum(np.asarray(step, dtype=float), steps - 1)
+    return ratio ** (t / max(steps - 1, 1))
+
+
+SCHEDULES = {f.__name__: f for f in (constant, lecture, step, exponential, cosine, warmup, ramp)}
 
 
 class Setting(NamedTuple):
@@ -65,8 +74,9 @@ SETTINGS = {
     "after": Setting("int0", "--decay-after", "epochs run at the initial η before the decay starts"),
     "factor": Setting("positive", "--decay-factor", "multiplier applied at each decay"),
     "every": Setting("int1", "--decay-every", "epochs between two decays"),
-    "steps": Setting("int1", "--schedule-steps", "length of the cosine or the warm-up, in updates"),
+    "steps": Setting("int1", "--schedule-steps", "length of the cosine, warm-up or ramp, in updates"),
     "floor": Setting("unit", "--decay-floor", "final factor of the cosine"),
+    "ratio": Setting("positive", "--ramp-ratio", "how many times η grows over a ramp"),
 }
 
 

@@ -137,6 +137,7 @@ def train(problem: Problem, opt: Optimizer, *, batch_size: int = 10, epochs: int
     if has_lr:  # closed form, so known for every epoch even when a run stops early
         for epoch in range(1, epochs + 1):
             lr_by_epoch[:, epoch - 1] = epoch_lrs(epoch)[0, :, 0]
+    initial_params = params.copy()
     state = opt.init(params)
     diverged = np.zeros(k, dtype=bool)
     diverged_at: list = [None] * k
@@ -145,7 +146,10 @@ def train(problem: Problem, opt: Optimizer, *, batch_size: int = 10, epochs: int
     with np.errstate(over="ignore", invalid="ignore"):
         curves[:, 0] = loss(params)
         # "not (loss <= threshold)" is true for NaN and for inf too, since the threshold is always finite
-        threshold = np.where(curves[:, 0] > 0, divergence_factor * curves[:, 0], np.finfo(float).max)
+        start_loss = curves[:, 0]
+        usable = np.isfinite(start_loss) & (start_loss > 0)
+        threshold = np.minimum(np.where(usable, divergence_factor * np.where(usable, start_loss, 0.0), np.inf),
+                               np.finfo(float).max)
         newly = ~(curves[:, 0] <= threshold)
         diverged[newly] = True
         diverged_at = [0 if d else None for d in newly]
@@ -177,6 +181,9 @@ def train(problem: Problem, opt: Optimizer, *, batch_size: int = 10, epochs: int
                     curves[:, col] = live
                     col += 1
     seconds = time.perf_counter() - start
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        last_lr = {"lr": epoch_lrs(epochs)[-1]} if has_lr else {}
+        step_sizes = np.broadcast_to(opt.step_size(state, **last_lr), (k, p)).astype(float)
 
     # One dict per configuration: the optimizer's hyperparameters, plus any schedule setting given as a list.
     listed = {key: v for key, v in schedule.settings.items() if isinstance(v, np.ndarray)}
@@ -197,5 +204,6 @@ def train(problem: Problem, opt: Optimizer, *, batch_size: int = 10, epochs: int
     return Run(problem=problem, optimizer=opt.name, hyperparams=hyperparams, schedule=schedule.describe(),
                batch_size=batch_size, epochs=epochs, period=period, seed=seed, curves=curves,
                epochs_axis=np.linspace(0, epochs, curves.shape[1]), final_params=params, lr_by_epoch=lr_by_epoch,
-               diverged_mask=diverged, diverged_examples=diverged_at, optimal_loss=problem.optimal_loss,
+               diverged_mask=diverged, diverged_examples=diverged_at, initial_params=initial_params,
+               step_sizes=step_sizes, optimal_loss=problem.optimal_loss,
                seconds=seconds, single=single, provenance=provenance)

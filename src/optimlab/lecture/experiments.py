@@ -7,8 +7,8 @@ Values are the lecture's; where it shows no call, the 2017 tutorial's (``data/or
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

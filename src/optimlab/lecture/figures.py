@@ -36,7 +36,8 @@ def taylor(data) -> Figure:
     ax = fig.add_subplot(grid[1, :])
     steps = np.arange(x.shape[1])
     for k, lr in enumerate(lrs):
-        ax.semilogy(steps, np.abs(x[k]), "-o", ms=3, color=COLORS[k], label=f"η = {lr}: |1 − 2η| = {abs(1 - 2 * lr):.2f}")
+        ax.semilogy(steps, np.abs(x[k]), "-o", ms=3, color=COLORS[k],
+                    label=f"η = {lr}: |1 − 2η| = {abs(1 - 2 * lr):.2f}")
     plots.lean_log_axis(ax.yaxis)
     ax.set_xlabel("gradient-descent step t")
     ax.set_ylabel("|x_t| (distance to the minimum)")

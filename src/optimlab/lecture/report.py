@@ -20,8 +20,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from optimlab.lecture.experiments import BY_NAME
-from optimlab.lecture.reproduction import SECTION_SUMMARIES, Report
 from optimlab.lecture.original import settings as original_settings
+from optimlab.lecture.reproduction import SECTION_SUMMARIES, Report
 from optimlab.results import jsonable
 
 GENERATOR = "optimlab reproduce"

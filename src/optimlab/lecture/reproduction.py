@@ -4,8 +4,8 @@ returns a :class:`Report` (data); :mod:`optimlab.lecture.report` writes it."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -76,8 +76,8 @@ STUDIES = {
 
 # The lecture's order: its sections, and within them the runs and figures as they appear.
 ORDER = ["taylor-x2", "quartic-start", "sgd-batch1", "gd-full-batch", "minibatch", "lr-too-large", "lr-too-small",
-         "momentum-ravine", "momentum-ema", "momentum-0.9", "momentum-small-lr", "momentum-0.99", "adagrad", "rmsprop-0.9",
-         "rmsprop-0.999", "adam", "adadelta", "adaptive-steps", "comparison"]
+         "momentum-ravine", "momentum-ema", "momentum-0.9", "momentum-small-lr", "momentum-0.99", "adagrad",
+         "rmsprop-0.9", "rmsprop-0.999", "adam", "adadelta", "adaptive-steps", "comparison"]
 assert set(ORDER) == set(STUDIES) | set(BY_NAME)
 
 SECTION_SUMMARIES = {

@@ -51,8 +51,8 @@ def taylor(x0: float = 5.0, steps: int = 12) -> tuple[Verdict, dict]:
                 f"{zig:.3f} at η = 0.9 (zig-zag inwards), {big:.2f}× at η = 1.05 (zig-zag outwards); each step "
                 f"multiplies x by 1 − 2η exactly; over 2001 values of η the first to grow is η = {threshold:.4f} "
                 f"(bound 2/f'' = 1)")
-    return Verdict(ok, measured, {"share_left_after_10": {str(lr): float(v) for lr, v in zip(TAYLOR_LRS, x[:, 10] / x0)},
-                                  "measured_threshold": threshold, "bound": 1.0}), \
+    left = {str(lr): float(v) for lr, v in zip(TAYLOR_LRS, x[:, 10] / x0)}
+    return Verdict(ok, measured, {"share_left_after_10": left, "measured_threshold": threshold, "bound": 1.0}), \
         {"x": x, "lrs": TAYLOR_LRS, "x0": x0}
 
 
@@ -113,8 +113,8 @@ def ravine(steps: int = 20) -> tuple[Verdict, dict]:
     ok = flat_left > 0.1 and wild_run.diverged and heavy_left < 0.01
     measured = (f"after {steps} steps GD at η = 0.4 still has {flat_left:.0%} of the flat coordinate left; at η = 0.6 "
                 f"(> 2/λ_max = {bound_gd}) the steep coordinate zig-zags outwards, ×1.4 per step, and the run "
-                f"diverges after {wild_run.diverged_at} steps (|x₂| {steep_growth:.0f}× its start); momentum at η = 0.6, "
-                f"γ = 0.5 (stable up to {bound_momentum}) is at {heavy_left:.1e} of its starting distance")
+                f"diverges after {wild_run.diverged_at} steps (|x₂| {steep_growth:.0f}× its start); momentum at "
+                f"η = 0.6, γ = 0.5 (stable up to {bound_momentum}) is at {heavy_left:.1e} of its starting distance")
     return Verdict(ok, measured, {"flat_left_gd_0.4": flat_left, "steep_growth_gd_0.6": steep_growth,
                                   "distance_left_momentum": heavy_left, "bound_gd": bound_gd,
                                   "bound_momentum_gamma_0.5": bound_momentum}), \
@@ -164,7 +164,8 @@ def adaptive_steps(problem, seed: int = 1, epochs: int = 3) -> tuple[Verdict, di
         opt = optim.make(name, **hyper)
         steps = []
         runs[name] = train(problem, opt, batch_size=10, epochs=epochs, seed=seed,
-                           observe=lambda e, i, p, state, lr: steps.append(opt.step_size(state, lr)[0].copy()))
+                           observe=lambda e, i, p, state, lr, steps=steps, opt=opt:
+                           steps.append(opt.step_size(state, lr)[0].copy()))
         curves[name] = np.array(steps)  # (updates, P)
     ada, rms, adam = curves["adagrad"], curves["rmsprop"], curves["adam"]
     monotone = bool(np.all(np.diff(ada, axis=0) <= 0))

@@ -10,5 +10,5 @@ This package imports nothing else of optimlab but the validation helpers: an opt
 from optimlab.optim.base import HYPERPARAMETERS, Optimizer, bias_corrected, ema
 from optimlab.optim.registry import DEFAULT_OPTIMIZER, OPTIMIZERS, defaults, describe, grid, make, update_rule
 
-__all__ = ["DEFAULT_OPTIMIZER", "HYPERPARAMETERS", "OPTIMIZERS", "Optimizer", "bias_corrected", "defaults", "describe", "ema", "grid",
-           "make", "update_rule"]
+__all__ = ["DEFAULT_OPTIMIZER", "HYPERPARAMETERS", "OPTIMIZERS", "Optimizer", "bias_corrected", "defaults",
+           "describe", "ema", "grid", "make", "update_rule"]

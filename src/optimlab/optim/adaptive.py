@@ -86,8 +86,9 @@ def adadelta(rho=0.999, eps=1e-5):
         Δx := ρ Δx + (1 − ρ) g'⊙g'
         x  := x − g'
 
-    ``step_size`` is √(Δx + ε)/√(s + ε). ε = 1e-5 sits inside both roots, as in the lecture's code; ρ = 0.999 is its experiment (the lecture suggests
-    0.9 to 0.999). torch.optim.Adadelta is the same rule times an extra ``lr`` (default 1.0) with ε = 1e-6.
+    ``step_size`` is √(Δx + ε)/√(s + ε). ε = 1e-5 sits inside both roots, as in the lecture's code; ρ = 0.999 is
+    its experiment (the lecture suggests 0.9 to 0.999). torch.optim.Adadelta is the same rule times an extra ``lr``
+    (default 1.0) with ε = 1e-6.
     """
 
     def init(params):

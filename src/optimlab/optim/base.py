@@ -13,7 +13,8 @@ hyperparameter is a float or an array of shape ``(K, 1)`` so that it broadcasts 
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 

@@ -49,5 +49,22 @@ def make(name: str, seed: int | None = None, **options) -> Problem:
     return factory(**options)
 
 
-__all__ = ["DEFAULT_PROBLEM", "DESCRIPTIONS", "FunctionProblem", "LECTURE_DATA", "LinearRegression", "PROBLEMS", "Problem", "Quadratic",
+def from_description(description: dict) -> Problem:
+    """Rebuild a problem from the ``describe()`` a run recorded in its provenance."""
+    d = dict(description)
+    name = d.get("name")
+    if d.get("data") == "lecture synthetic":
+        return lecture_data(seed=d["seed"], n=d["n"], w=d["w"], b=d["b"], noise=d["noise"])
+    if name == "linear-regression" and isinstance(d.get("data"), str) and d["data"] not in ("user arrays",):
+        return load_arrays(d["data"])
+    if name in ("quadratic-1d", "quadratic-2d", "quartic"):
+        return make(name)
+    if name == "rosenbrock":
+        return Rosenbrock(a=d.get("a", 1.0), b=d.get("b", 100.0))
+    raise ValueError(f"the saved run's problem ({d.get('data') or name}) cannot be rebuilt from the file; "
+                     f"explain it from the Python API with optimlab.explain(run)")
+
+
+__all__ = ["from_description", "DEFAULT_PROBLEM", "DESCRIPTIONS", "FunctionProblem", "LECTURE_DATA",
+           "LinearRegression", "PROBLEMS", "Problem", "Quadratic",
            "Quartic", "Rosenbrock", "from_arrays", "lecture_data", "load_arrays", "make"]

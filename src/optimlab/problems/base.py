@@ -19,6 +19,7 @@ class Problem:
     n_examples: int = 1
     optimum: np.ndarray | None = None  # a minimiser, where known in closed form
     optimal_loss: float | None = None  # f at the optimum: the floor every run is measured against
+    exact_hessian: bool = False  # True where ``hessian`` is a closed form whose eigenvalues can be taken directly
 
     @property
     def dim(self) -> int:

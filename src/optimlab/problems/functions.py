@@ -14,6 +14,8 @@ class Quadratic(Problem):
     ``quadratic-1d`` is x² (Q = [2]), ``quadratic-2d`` the lecture's 0.1·x₁² + 2·x₂² (Q = diag(0.2, 4)).
     """
 
+    exact_hessian = True
+
     def __init__(self, Q, name="quadratic"):
         Q = np.atleast_2d(np.asarray(Q, dtype=float))
         if Q.shape[0] != Q.shape[1] or not np.allclose(Q, Q.T):

@@ -22,6 +22,8 @@ class LinearRegression(Problem):
     direct mean suffers near the optimum; the full-data gradient likewise as H (θ − θ*). Minibatch values are direct.
     """
 
+    exact_hessian = True
+
     def __init__(self, X, y, name: str = "linear-regression", source: dict | None = None):
         X = np.asarray(X, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)

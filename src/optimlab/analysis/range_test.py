@@ -1,0 +1,172 @@
+"""The learning-rate range test, twice: the classic single run with a growing η (Smith; fastai's and
+torch-lr-finder's lr_find) with their suggestion rules, and optimlab's own: K short runs at K fixed learning rates
+in one vectorized call, repeated over seeds, read as a band. Both are set against the curvature bounds."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from optimlab import checks, optim, schedules
+from optimlab.analysis import bounds
+from optimlab.analysis.curvature import curvature
+from optimlab.analysis.stability import hessian_second_moment, mean_square_max_lr
+from optimlab.results import jsonable
+from optimlab.train import train
+
+STOP_FACTOR = 4.0  # the classic test stops once the smoothed loss exceeds 4× its minimum (fastai's rule)
+# fastai smooths the noisy minibatch loss with an EMA (β = 0.98). optimlab records the full-data loss, which has no
+# minibatch noise but spans several decades within the test: it is smoothed in log space, lightly (β = 0.5, a lag
+# of about one update), so that the slope estimate is steady without dragging the suggestions to larger η.
+SMOOTHING = 0.5
+
+
+@dataclass
+class RangeTest:
+    optimizer: str
+    hyperparams: dict
+    batch_size: int
+    lrs: np.ndarray  # classic: η of each update
+    losses: np.ndarray  # classic: full-data loss after each update (NaN once stopped)
+    smoothed: np.ndarray
+    suggestions: dict  # classic rules: steepest, valley, minimum/10
+    grid: np.ndarray  # the fixed learning rates
+    grid_losses: np.ndarray  # (seeds, K): final loss of each short run, inf where it diverged
+    grid_suggestions: dict  # best (lowest median final loss), largest_stable (no seed diverged)
+    bounds: dict = field(default_factory=dict)  # curvature bounds on η
+    grid_epochs: int = 1
+
+    @property
+    def band(self) -> dict:
+        """Median, lowest and highest final loss over seeds at each fixed η (inf where a seed diverged)."""
+        return {"median": np.median(self.grid_losses, axis=0), "low": self.grid_losses.min(axis=0),
+                "high": self.grid_losses.max(axis=0)}
+
+    def to_dict(self) -> dict:
+        band = self.band
+        return jsonable({
+            "optimizer": self.optimizer, "hyperparameters": self.hyperparams, "batch_size": self.batch_size,
+            "classic": {"lrs": self.lrs, "losses": self.losses, "smoothed": self.smoothed,
+                        "suggestions": self.suggestions},
+            "grid": {"lrs": self.grid, "epochs": self.grid_epochs, "final_losses": self.grid_losses,
+                     "median": band["median"], "low": band["low"], "high": band["high"],
+                     "suggestions": self.grid_suggestions},
+            "bounds": self.bounds,
+        })
+
+
+def smooth(losses: np.ndarray, beta: float = SMOOTHING) -> np.ndarray:
+    """Exponential moving average of log L with bias correction: a_t = β a_{t−1} + (1 − β) log L_t, reported as
+    exp(a_t/(1 − β^t))."""
+    out, avg = np.empty(len(losses)), 0.0
+    for t, value in enumerate(np.log(losses), start=1):
+        avg = beta * avg + (1 - beta) * value
+        out[t - 1] = np.exp(avg / (1 - beta ** t))
+    return out
+
+
+def suggest_minimum(lrs, losses) -> float:
+    """fastai's "minimum": the η of the lowest loss, divided by 10."""
+    return float(lrs[int(np.nanargmin(losses))] / 10)
+
+
+def suggest_steepest(lrs, losses) -> float:
+    """The η where the loss falls fastest against log η (fastai's "steep", torch-lr-finder's suggestion)."""
+    slope = np.gradient(losses, np.log10(lrs))
+    return float(lrs[int(np.nanargmin(slope))])
+
+
+def suggest_valley(lrs, losses) -> float:
+    """fastai's "valley": find the longest stretch over which the loss keeps reaching new lows (a longest
+    decreasing subsequence), then take the point a half of the way into its middle third."""
+    n = len(losses)
+    length = np.ones(n, dtype=int)
+    best_end = 0
+    for i in range(1, n):
+        earlier = np.flatnonzero(losses[:i] > losses[i])
+        if earlier.size:
+            length[i] = max(length[i], int(length[earlier].max()) + 1)
+        if length[i] > length[best_end]:
+            best_end = i
+    start = best_end - length[best_end]
+    third = (best_end - start) / 3
+    return float(lrs[max(0, start + int(third) + int(third / 2))])
+
+
+def lr_range_test(problem, optimizer: str = "sgd", hyperparams: dict | None = None, batch_size: int = 10,
+                  start_lr: float = 1e-5, end_lr: float = 10.0, steps: int = 100, grid: int = 40,
+                  grid_epochs: int = 1, seeds: int = 5, seed: int = 1) -> RangeTest:
+    """Run both range tests on ``problem`` for ``optimizer`` (with ``hyperparams`` other than η).
+
+    Classic: one run of ``steps`` updates with η growing exponentially from ``start_lr`` to ``end_lr``, the full-data
+    loss recorded after each update, stopped once its smoothed value exceeds 4× its minimum. Grid: ``grid``
+    learning rates spaced evenly in log between the same ends, each trained for ``grid_epochs`` epochs at a constant
+    η, all in one vectorized call per seed, for ``seeds`` seeds (each its own initial point and order).
+    """
+    hyperparams = dict(hyperparams or {})
+    if "lr" not in optim.defaults(optimizer):
+        raise ValueError(f"{optimizer} has no learning rate to search")
+    if "lr" in hyperparams:
+        raise ValueError("the range test searches η itself: give no lr")
+    start_lr = float(checks.check_range("start_lr", start_lr, "positive"))
+    end_lr = float(checks.check_range("end_lr", end_lr, "positive"))
+    if end_lr <= start_lr:
+        raise ValueError(f"end_lr must be > start_lr={start_lr:g}, got {end_lr:g}")
+    steps = checks.check_int("steps", steps, minimum=5)
+    grid = checks.check_int("grid", grid, minimum=3)
+    seeds = checks.check_int("seeds", seeds, minimum=1)
+    grid_epochs = checks.check_int("grid_epochs", grid_epochs, minimum=1)
+    batch_size = checks.check_int("batch_size", batch_size, minimum=1, maximum=problem.n_examples)
+    optim.make(optimizer, **hyperparams)  # validate before any work
+
+    # classic
+    per_epoch = math.ceil(problem.n_examples / batch_size)
+    ramp = schedules.make("ramp", steps=steps, ratio=end_lr / start_lr)
+    run = train(problem, optim.make(optimizer, lr=start_lr, **hyperparams), batch_size=batch_size,
+                epochs=math.ceil(steps / per_epoch), period=batch_size, schedule=ramp, seed=seed)
+    losses = np.array(run.losses[1:steps + 1], dtype=float)
+    lrs = start_lr * ramp(1, np.arange(steps))
+    valid = np.isfinite(losses)
+    smoothed = np.full(steps, np.nan)
+    smoothed[valid] = smooth(losses[valid])
+    stop = steps
+    running_min = np.fmin.accumulate(np.where(np.isnan(smoothed), np.inf, smoothed))
+    over = np.flatnonzero(smoothed > STOP_FACTOR * running_min)
+    if over.size:
+        stop = int(over[0]) + 1
+    losses[stop:] = np.nan
+    smoothed[stop:] = np.nan
+    kept = slice(0, max(stop, 3))
+    suggestions = {"steepest": suggest_steepest(lrs[kept], smoothed[kept]),
+                   "valley": suggest_valley(lrs[kept], smoothed[kept]),
+                   "minimum/10": suggest_minimum(lrs[kept], smoothed[kept])}
+
+    # grid: K fixed learning rates in one call per seed
+    grid_lrs = np.geomspace(start_lr, end_lr, grid)
+    finals = np.empty((seeds, grid))
+    for s in range(seeds):
+        short = train(problem, optim.make(optimizer, lr=grid_lrs, **hyperparams), batch_size=batch_size,
+                      epochs=grid_epochs, seed=seed + s)
+        finals[s] = np.where(short.diverged_mask, np.inf, short.final_losses)
+    median = np.median(finals, axis=0)
+    stable = np.all(np.isfinite(finals), axis=0)
+    grid_suggestions = {"best": float(grid_lrs[int(np.argmin(median))]),
+                        "largest_stable": float(grid_lrs[np.flatnonzero(stable)[-1]]) if stable.any() else None}
+
+    # the curvature bounds the plot marks
+    curv = curvature(problem)
+    gamma = hyperparams.get("momentum", optim.defaults(optimizer).get("momentum", 0.0))
+    marks = {"lambda_max": curv.lambda_max}
+    if optimizer in ("sgd", "momentum"):
+        marks["full_batch"] = bounds.momentum_max_lr(curv.lambda_max, gamma)
+        if batch_size < problem.n_examples and problem.dim <= 12:
+            H, HH = hessian_second_moment(problem, batch_size)
+            marks["minibatch"] = mean_square_max_lr(H, HH, gamma)
+    elif optimizer == "nesterov":
+        marks["full_batch"] = bounds.nesterov_max_lr(curv.lambda_max, gamma)
+    else:
+        marks["gd_2_over_lambda_max"] = bounds.gd_max_lr(curv.lambda_max)  # for reference: not the adaptive bound
+    return RangeTest(optimizer, {**optim.defaults(optimizer), **hyperparams, "lr": None}, batch_size, lrs, losses,
+                     smoothed, suggestions, grid_lrs, finals, grid_suggestions, marks, grid_epochs)
