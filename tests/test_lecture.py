@@ -106,6 +106,7 @@ def test_report_is_complete_and_self_contained(tmp_path, default_report):
             assert key in item, (item["name"], key)
     big = next(e for e in doc["experiments"] if e["name"] == "lr-too-large")
     assert big["diverged"] is True and big["losses"][-1] is None  # NaN after divergence is null in JSON
+    assert big["diagnosis"]["diagnosis"] == "diverged" and "optimlab explain" in page
 
 
 def test_report_is_written_completely_or_not_at_all(tmp_path, default_report, monkeypatch):

@@ -9,18 +9,32 @@ same holds for the 2P-dimensional map. On least squares this is exact; elsewhere
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from optimlab.analysis.curvature import default_point, hessian_matrix
 from optimlab.problems import Problem
 
 
+_MOMENTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # problem -> {(B, point): result}
+
+
 def hessian_second_moment(problem: Problem, batch_size: int, params=None) -> tuple[np.ndarray, np.ndarray]:
     """(H, E[H_b ⊗ H_b]) for minibatches of ``batch_size`` drawn without replacement.
 
     With per-example Hessians H_i: E[H_b ⊗ H_b] = H ⊗ H + c·(E[H_i ⊗ H_i] − H ⊗ H), c = (n − B)/((n − 1)·B).
+    The sum over examples is computed once per problem, batch size and point.
     """
     params = default_point(problem) if params is None else np.asarray(params, dtype=float)
+    cache = _MOMENTS.setdefault(problem, {})
+    key = (batch_size, params.tobytes())
+    if key not in cache:
+        cache[key] = _second_moment(problem, batch_size, params)
+    return cache[key]
+
+
+def _second_moment(problem: Problem, batch_size: int, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     n = problem.n_examples
     H = hessian_matrix(problem, params)
     if n == 1:

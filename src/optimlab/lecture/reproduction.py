@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from optimlab import checks, problems
+from optimlab.analysis.diagnosis import Diagnosis, explain
 from optimlab.lecture import figures, original, theory
 from optimlab.lecture.experiments import BY_NAME, EXPERIMENTS, Experiment
 from optimlab.lecture.verdicts import Verdict
@@ -112,6 +113,7 @@ class Entry:
     note: str
     figure: object  # matplotlib Figure
     run: Run | None = None
+    diagnosis: Diagnosis | None = None  # optimlab explain's reading of the run
     seconds: float = 0.0
 
     @property
@@ -195,7 +197,7 @@ def reproduce(seed: int = 1, only=None, original_data: bool = False, progress=No
             title = f"{name}: {e.optimizer} " + ", ".join(f"{k}={v:g}" for k, v in e.hyperparams.items()) + \
                     f", batch {e.batch_size}" + (", lecture decay" if e.decay else "")
             entry = Entry(name, e.section, "experiment", e.claim, verdicts[name], e.note,
-                          figures.experiment(runs[name], others, title), runs[name])
+                          figures.experiment(runs[name], others, title), runs[name], explain(runs[name]))
             entry.seconds = seconds[name] + time.perf_counter() - t
         else:
             s = STUDIES[name]
