@@ -10,20 +10,12 @@ import argparse
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import best_of  # benchmarks/timing.py: run these scripts as python benchmarks/NAME.py
 
 from optimlab import lecture
 from optimlab.lecture.report import render_figures
-
-
-def best_of(repeats, fn):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main():

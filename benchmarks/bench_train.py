@@ -17,6 +17,7 @@ import argparse
 import time
 
 import numpy as np
+from timing import best_of  # benchmarks/timing.py: run these scripts as python benchmarks/NAME.py
 
 import optimlab
 
@@ -24,14 +25,6 @@ LECTURE = optimlab.schedules.make("lecture", after=2, factor=0.1)
 EXPERIMENTS = {"batch 1 (lr 0.1)": (1, 0.1), "batch 10 (lr 0.2)": (10, 0.2)}
 EPOCHS, PERIOD = 5, 10
 
-
-def best_of(repeats, fn):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def optimlab_run(problem, batch_size, lr):

@@ -52,6 +52,59 @@ def _check_init(init, k: int, p: int) -> np.ndarray:
     return np.array(np.broadcast_to(init, (k, p)))
 
 
+def _check_loop(n, batch_size, epochs, period, seed, init_scale, divergence_factor):
+    batch_size = checks.check_int("batch_size", batch_size, minimum=1, maximum=n)
+    epochs = checks.check_int("epochs", epochs, minimum=1)
+    period = default_period(batch_size) if period is None else checks.check_int("period", period, minimum=1)
+    if period % batch_size:
+        raise ValueError(f"period must be a multiple of batch_size={batch_size}, got {period}")
+    seed = checks.check_int("seed", seed, minimum=0)
+    init_scale = checks.check_range("init_scale", init_scale, "positive")
+    if isinstance(init_scale, np.ndarray):
+        raise ValueError("init_scale must be a single number")
+    divergence_factor = float(checks.check_range("divergence_factor", divergence_factor, "positive"))
+    if divergence_factor <= 1:
+        raise ValueError(f"divergence_factor must be > 1, got {divergence_factor}")
+    return batch_size, epochs, period, seed, init_scale, divergence_factor
+
+
+def _configurations(opt, schedule, init):
+    """The schedule (constant by default), the number of configurations K, and whether the run is a single one.
+    K comes from list-valued hyperparameters, list-valued schedule settings or a (K, P) init; they must agree."""
+    schedule = schedules.make("constant") if schedule is None else schedule
+    if not isinstance(schedule, schedules.Schedule):
+        raise ValueError(f"schedule must come from optimlab.schedules.make, got {type(schedule).__name__}")
+    if "lr" not in opt.hyperparams and schedule.name != "constant":
+        raise ValueError(f"{opt.name} has no learning rate, so the schedule must be constant, got {schedule.name}")
+    sizes = {"optimizer": opt.num_configs, "schedule": schedule.num_configs}
+    if init is not None and np.ndim(init) == 2:
+        sizes["init"] = np.shape(init)[0]
+    k = checks.num_configs({name: np.empty(size) for name, size in sizes.items() if size}) or 1
+    return schedule, k, all(size is None for size in sizes.values())
+
+
+def _divergence_threshold(start_loss: np.ndarray, factor: float) -> np.ndarray:
+    """factor × the initial loss, capped at the largest float; where the start is 0 or not finite, the cap."""
+    usable = np.isfinite(start_loss) & (start_loss > 0)
+    return np.minimum(np.where(usable, factor * np.where(usable, start_loss, 0.0), np.inf), np.finfo(float).max)
+
+
+def _provenance(problem, opt, schedule, hyperparams, seed, batch_size, epochs, period, init, order, init_scale,
+                divergence_factor) -> dict:
+    return {
+        "seed": seed,
+        "optimizer": opt.name,
+        "hyperparameters": hyperparams,
+        "schedule": schedule.describe(),
+        "batch_size": batch_size, "epochs": epochs, "period": period,
+        "init": "given" if init is not None else f"drawn: w ~ N(0, {init_scale}²), b = 0",
+        "order": "given" if order is not None else "drawn: a permutation per epoch",
+        "divergence_factor": divergence_factor,
+        "problem": problem.describe(),
+        "versions": versions(),
+    }
+
+
 def _freeze(mask, new, old):
     """Keep the old value of every array leaf for the configurations in ``mask`` (K,)."""
     if isinstance(new, np.ndarray):
@@ -91,29 +144,10 @@ def train(problem: Problem, opt: Optimizer, *, batch_size: int = 10, epochs: int
     if not isinstance(opt, Optimizer):
         raise ValueError(f"opt must come from optimlab.optim.make, got {type(opt).__name__}")
     n = problem.n_examples
-    batch_size = checks.check_int("batch_size", batch_size, minimum=1, maximum=n)
-    epochs = checks.check_int("epochs", epochs, minimum=1)
-    period = default_period(batch_size) if period is None else checks.check_int("period", period, minimum=1)
-    if period % batch_size:
-        raise ValueError(f"period must be a multiple of batch_size={batch_size}, got {period}")
-    seed = checks.check_int("seed", seed, minimum=0)
-    init_scale = checks.check_range("init_scale", init_scale, "positive")
-    if isinstance(init_scale, np.ndarray):
-        raise ValueError("init_scale must be a single number")
-    divergence_factor = float(checks.check_range("divergence_factor", divergence_factor, "positive"))
-    if divergence_factor <= 1:
-        raise ValueError(f"divergence_factor must be > 1, got {divergence_factor}")
-    schedule = schedules.make("constant") if schedule is None else schedule
-    if not isinstance(schedule, schedules.Schedule):
-        raise ValueError(f"schedule must come from optimlab.schedules.make, got {type(schedule).__name__}")
+    batch_size, epochs, period, seed, init_scale, divergence_factor = _check_loop(
+        n, batch_size, epochs, period, seed, init_scale, divergence_factor)
+    schedule, k, single = _configurations(opt, schedule, init)
     has_lr = "lr" in opt.hyperparams
-    if not has_lr and schedule.name != "constant":
-        raise ValueError(f"{opt.name} has no learning rate, so the schedule must be constant, got {schedule.name}")
-    sizes = {"optimizer": opt.num_configs, "schedule": schedule.num_configs}
-    if init is not None and np.ndim(init) == 2:
-        sizes["init"] = np.shape(init)[0]
-    k = checks.num_configs({name: np.empty(size) for name, size in sizes.items() if size}) or 1
-    single = all(size is None for size in sizes.values())
     p = problem.dim
 
     init_rng, order_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
@@ -124,8 +158,8 @@ def train(problem: Problem, opt: Optimizer, *, batch_size: int = 10, epochs: int
 
     start = time.perf_counter()
     batches = [slice(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
-    records_per_epoch = sum(1 for i in range(len(batches)) if i * batch_size % period == 0)
-    curves = np.full((k, 1 + epochs * records_per_epoch), np.nan)
+    records = [i * batch_size % period == 0 for i in range(len(batches))]  # the lecture's rule, i from 0
+    curves = np.full((k, 1 + epochs * sum(records)), np.nan)
     base_lr = np.reshape(opt.hyperparams["lr"], (-1, 1)) if has_lr else None
 
     def epoch_lrs(epoch: int) -> np.ndarray:
@@ -139,20 +173,13 @@ def train(problem: Problem, opt: Optimizer, *, batch_size: int = 10, epochs: int
             lr_by_epoch[:, epoch - 1] = epoch_lrs(epoch)[0, :, 0]
     initial_params = params.copy()
     state = opt.init(params)
-    diverged = np.zeros(k, dtype=bool)
-    diverged_at: list = [None] * k
-    records = [i * batch_size % period == 0 for i in range(len(batches))]
     grad, update, loss = problem.grad, opt.update, problem.loss  # bound once: this loop is the hot path
     with np.errstate(over="ignore", invalid="ignore"):
         curves[:, 0] = loss(params)
+        threshold = _divergence_threshold(curves[:, 0], divergence_factor)
         # "not (loss <= threshold)" is true for NaN and for inf too, since the threshold is always finite
-        start_loss = curves[:, 0]
-        usable = np.isfinite(start_loss) & (start_loss > 0)
-        threshold = np.minimum(np.where(usable, divergence_factor * np.where(usable, start_loss, 0.0), np.inf),
-                               np.finfo(float).max)
-        newly = ~(curves[:, 0] <= threshold)
-        diverged[newly] = True
-        diverged_at = [0 if d else None for d in newly]
+        diverged = ~(curves[:, 0] <= threshold)
+        diverged_at = [0 if d else None for d in diverged]
         col = 1
         for epoch in range(1, epochs + 1):
             if diverged.all():
@@ -189,18 +216,8 @@ def train(problem: Problem, opt: Optimizer, *, batch_size: int = 10, epochs: int
     listed = {key: v for key, v in schedule.settings.items() if isinstance(v, np.ndarray)}
     hyperparams = [{**opt.config(j if opt.num_configs else 0), **{key: float(v[j]) for key, v in listed.items()}}
                    for j in range(k)]
-    provenance = {
-        "seed": seed,
-        "optimizer": opt.name,
-        "hyperparameters": hyperparams,
-        "schedule": schedule.describe(),
-        "batch_size": batch_size, "epochs": epochs, "period": period,
-        "init": "given" if init is not None else f"drawn: w ~ N(0, {init_scale}²), b = 0",
-        "order": "given" if order is not None else "drawn: a permutation per epoch",
-        "divergence_factor": divergence_factor,
-        "problem": problem.describe(),
-        "versions": versions(),
-    }
+    provenance = _provenance(problem, opt, schedule, hyperparams, seed, batch_size, epochs, period, init, order,
+                             init_scale, divergence_factor)
     return Run(problem=problem, optimizer=opt.name, hyperparams=hyperparams, schedule=schedule.describe(),
                batch_size=batch_size, epochs=epochs, period=period, seed=seed, curves=curves,
                epochs_axis=np.linspace(0, epochs, curves.shape[1]), final_params=params, lr_by_epoch=lr_by_epoch,

@@ -16,7 +16,6 @@ import numpy as np
 from optimlab.analysis.curvature import default_point, hessian_matrix
 from optimlab.problems import Problem
 
-
 _MOMENTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # problem -> {(B, point): result}
 
 
