@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 
 from optimlab import checks, optim, problems, schedules
+from optimlab.train import train
+
+
+def defaults_of(function) -> dict:
+    """A library function's keyword defaults, so that help texts never restate them."""
+    return {p.name: p.default for p in inspect.signature(function).parameters.values()
+            if p.default is not inspect.Parameter.empty}
 
 
 def numbers(text: str):
@@ -35,14 +43,17 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         how.add_argument(flag(name), type=numbers, default=None, metavar="X",
                          help=f"{hp.symbol}: {hp.meaning}, {checks.RANGES[hp.range]}")
     how.add_argument("--grid", action="store_true", help="cross the lists instead of pairing them entry by entry")
+    d = defaults_of(train)
     loop = parser.add_argument_group("training loop")
-    loop.add_argument("--batch-size", type=int, default=None, help="examples per minibatch (default 10)")
-    loop.add_argument("--epochs", type=int, default=None, help="passes over the data (default 5)")
+    loop.add_argument("--batch-size", type=int, default=None,
+                      help=f"examples per minibatch (default {d['batch_size']})")
+    loop.add_argument("--epochs", type=int, default=None, help=f"passes over the data (default {d['epochs']})")
     loop.add_argument("--period", type=int, default=None,
                       help="record the full loss every PERIOD examples (a multiple of the batch size)")
-    loop.add_argument("--seed", type=int, default=None, help="seed of the data, the initial parameters and the "
-                                                              "order (default 1)")
-    loop.add_argument("--init-scale", type=float, default=None, help="w ~ N(0, scale²) at the start (default 1)")
+    loop.add_argument("--seed", type=int, default=None,
+                      help=f"seed of the data, the initial parameters and the order (default {d['seed']})")
+    loop.add_argument("--init-scale", type=float, default=None,
+                      help=f"w ~ N(0, scale²) at the start (default {d['init_scale']:g})")
     sched = parser.add_argument_group("learning-rate schedule")
     sched.add_argument("--schedule", choices=list(schedules.SCHEDULES), default=None,
                        help="default: constant, or lecture when --decay-after/--decay-factor are given")

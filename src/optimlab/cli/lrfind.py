@@ -8,6 +8,8 @@ from optimlab import files, plots
 from optimlab.analysis.range_test import lr_range_test
 from optimlab.cli import common
 
+D = common.defaults_of(lr_range_test)
+
 
 def register(commands) -> None:
     p = commands.add_parser("lr-find", help="learning-rate range test: classic and vectorized over seeds",
@@ -17,13 +19,14 @@ def register(commands) -> None:
                                         "the curvature bounds on η.")
     common.add_run_arguments(p)
     test = p.add_argument_group("range test")
-    test.add_argument("--start-lr", type=float, default=None, help="smallest η (default 1e-5)")
-    test.add_argument("--end-lr", type=float, default=None, help="largest η (default 10)")
-    test.add_argument("--steps", type=int, default=None, help="updates of the classic run (default 100)")
+    test.add_argument("--start-lr", type=float, default=None, help=f"smallest η (default {D['start_lr']:g})")
+    test.add_argument("--end-lr", type=float, default=None, help=f"largest η (default {D['end_lr']:g})")
+    test.add_argument("--steps", type=int, default=None, help=f"updates of the classic run (default {D['steps']})")
     test.add_argument("--points", dest="points", type=int, default=None,
-                      help="fixed learning rates of the vectorized test (default 40)")
-    test.add_argument("--grid-epochs", type=int, default=None, help="epochs of each fixed-η run (default 1)")
-    test.add_argument("--seeds", type=int, default=None, help="seeds for the band (default 5)")
+                      help=f"fixed learning rates of the vectorized test (default {D['grid']})")
+    test.add_argument("--grid-epochs", type=int, default=None,
+                      help=f"epochs of each fixed-η run (default {D['grid_epochs']})")
+    test.add_argument("--seeds", type=int, default=None, help=f"seeds for the band (default {D['seeds']})")
     out = p.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print the curves and suggestions as JSON")
     out.add_argument("--plot", metavar="FILE", help="save the figure (.png, .pdf, .svg)")

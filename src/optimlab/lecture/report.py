@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import pickle
 import shutil
+import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -59,7 +60,7 @@ def render_figures(figures: list, workers: int | None = None) -> list[bytes]:
     in worker processes (forked, so they start with matplotlib already loaded)."""
     blobs = [pickle.dumps(f) for f in figures]
     workers = min(len(blobs), os.cpu_count() or 1) if workers is None else workers
-    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+    if workers > 1 and sys.platform.startswith("linux"):  # fork is safe with Agg on Linux; elsewhere draw here
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             return list(pool.map(_render, blobs))
     return [_render(b) for b in blobs]
