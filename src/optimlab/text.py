@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from optimlab.results import Run
+from optimlab.train import DIVERGENCE_FACTOR
 
 
 def _vector(v) -> str:
@@ -39,6 +40,6 @@ def epoch_lines(run: Run) -> list[str]:
         if one.diverged:
             lines.append(f"diverged after {one.diverged_at} examples: loss {_loss(one.final_loss)} "
                          f"(stopped there; a run is declared diverged when its loss is not finite or grows past "
-                         f"{run.provenance.get('divergence_factor', 0):g} times its initial value)")
+                         f"{run.provenance.get('divergence_factor', DIVERGENCE_FACTOR):g} times its initial value)")
         lines.append("")
     return lines

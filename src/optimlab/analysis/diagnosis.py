@@ -23,6 +23,7 @@ from optimlab.analysis import bounds
 from optimlab.analysis.curvature import Curvature, curvature, hessian_matrix
 from optimlab.analysis.stability import hessian_second_moment, mean_square_max_lr, mean_square_radius
 from optimlab.results import Run, jsonable
+from optimlab.train import DIVERGENCE_FACTOR
 
 CONVERGED_WITHIN = 0.10  # final loss ≤ 1.1 × the optimum
 NOISY = 0.02  # median |Δlog10 gap| per record above which (and above twice the trend) a late curve counts as noisy
@@ -138,7 +139,8 @@ class _Context:
             where = run.diverged_examples[0]
             lead = ("Diverged before training began: the initial loss is not finite" if where == 0 else
                     f"Diverged after {where} examples: the loss went from {_g(start)} to {_g(final)}, past "
-                    f"{run.provenance.get('divergence_factor', 1e4):g}× its start, and the run was stopped there")
+                    f"{run.provenance.get('divergence_factor', DIVERGENCE_FACTOR):g}× its start, and the run was "
+                    f"stopped there")
             text = f"{lead}. {facts}"
         elif final > start:
             osc = name in ("sgd",) + HEAVY_BALL + ("nesterov",) and has_lr and \

@@ -57,9 +57,8 @@ def inputs() -> dict[str, np.ndarray]:
 def problem() -> problems.LinearRegression:
     """The original data (float32 in the file, float64 here) as a linear-regression problem."""
     data = inputs()
-    p = problems.from_arrays(data["X"], data["y"], name="linear-regression")
-    p._source = {"data": "the lecture's original MXNet inputs (original_inputs.npz)", "n": p.n_examples}
-    return p
+    return problems.from_arrays(data["X"], data["y"],
+                                source={"data": "the lecture's original MXNet inputs (original_inputs.npz)"})
 
 
 def settings(key: str) -> dict:

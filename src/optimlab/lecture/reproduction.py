@@ -103,11 +103,10 @@ SECTION_SUMMARIES = {
 
 @dataclass
 class Entry:
-    """One experiment or figure of the report: its claim, the verdict, its run (for experiments) and figure."""
+    """One experiment or figure of the report: its claim, the verdict, its run (experiments only) and figure."""
 
     name: str
     section: str
-    kind: str  # "experiment" or "figure"
     claim: str
     verdict: Verdict
     note: str
@@ -196,13 +195,13 @@ def reproduce(seed: int = 1, only=None, original_data: bool = False, progress=No
             others = {c: runs[c] for c in e.compare}
             title = f"{name}: {e.optimizer} " + ", ".join(f"{k}={v:g}" for k, v in e.hyperparams.items()) + \
                     f", batch {e.batch_size}" + (", lecture decay" if e.decay else "")
-            entry = Entry(name, e.section, "experiment", e.claim, verdicts[name], e.note,
+            entry = Entry(name, e.section, e.claim, verdicts[name], e.note,
                           figures.experiment(runs[name], others, title), runs[name], explain(runs[name]))
             entry.seconds = seconds[name] + time.perf_counter() - t
         else:
             s = STUDIES[name]
             verdict, data = s.compute(problem, seed)
-            entry = Entry(name, s.section, "figure", s.claim, verdict, s.note, s.draw(data, problem))
+            entry = Entry(name, s.section, s.claim, verdict, s.note, s.draw(data, problem))
             entry.seconds = time.perf_counter() - t
         entries.append(entry)
         say(f"[{i:2d}/{len(selected)}] {name:<16} " + (f"pass  ({entry.seconds:.2f} s)" if entry.passed else

@@ -44,7 +44,8 @@ class LinearRegression(Problem):
         self.H = self.A.T @ self.A / self.n_examples
         self.optimum = np.linalg.lstsq(self.A, y, rcond=None)[0]
         self.optimal_loss = float(np.mean((self.A @ self.optimum - y) ** 2) / 2)
-        self._source = source or {"data": "user arrays", "n": self.n_examples, "features": d}
+        # where the data came from, recorded in every run's provenance (``source`` adds to or overrides it)
+        self._source = {"data": "user arrays", "n": self.n_examples, "features": d, **(source or {})}
 
     def loss(self, params, idx=None):
         params = np.asarray(params)
@@ -96,9 +97,10 @@ def lecture_data(seed: int = 1, n: int = 1000, w=LECTURE_DATA["w"], b: float = L
     return LinearRegression(X, y, source=source)
 
 
-def from_arrays(X, y, name: str = "linear-regression") -> LinearRegression:
-    """The same problem on a user's arrays: X (n, d) features, y (n,) targets."""
-    return LinearRegression(X, y, name=name)
+def from_arrays(X, y, name: str = "linear-regression", source: dict | None = None) -> LinearRegression:
+    """The same problem on a user's arrays: X (n, d) features, y (n,) targets; ``source`` says where they came
+    from (recorded in provenance)."""
+    return LinearRegression(X, y, name=name, source=source)
 
 
 def load_arrays(path) -> LinearRegression:
@@ -128,6 +130,4 @@ def load_arrays(path) -> LinearRegression:
         X, y = table[:, :-1], table[:, -1]
     else:
         raise ValueError(f"data file must end in .npz or .csv, got {path.name!r}")
-    problem = LinearRegression(X, y, name="linear-regression")
-    problem._source = {"data": str(path), "n": problem.n_examples, "features": X.shape[1] if X.ndim == 2 else 1}
-    return problem
+    return LinearRegression(X, y, source={"data": str(path)})
