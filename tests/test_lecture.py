@@ -61,8 +61,14 @@ def test_the_lecture_numbers_themselves(default_report):
 
 def test_replay_gives_the_numbers_the_original_code_printed():
     run = original.replay("post__sgd_bs1_lr0.1")
-    # the lecture's first call printed "Batch size 1, Learning rate 0.100000, Epoch 1, loss 5.0055e-05"
-    assert f"{run.epoch_losses[0]:.4e}" == "5.0055e-05"
+    # The lecture's first call printed "Batch size 1, Learning rate 0.100000, Epoch 1, loss 5.0055e-05": its last
+    # record in epoch 1, taken after 991 of the 1000 examples (batch 1, period 10: i·1 % 10 == 0 for i = 990).
+    # optimlab's epoch loss is the loss at the epoch's end (1000 examples); the lecture's value is checked digit
+    # for digit at its own exact position on the curve.
+    lecture_last = int(np.flatnonzero(run.examples_seen == 991)[0])
+    assert run.epochs_axis[lecture_last] == 0.991
+    assert f"{run.losses[lecture_last]:.4e}" == "5.0055e-05"
+    assert run.examples_seen[lecture_last + 1] == 1000 and run.epoch_losses[0] == run.losses[lecture_last + 1]
     assert len(original.records()) == 27
 
 

@@ -37,7 +37,10 @@ def test_lecture_runs_converge(problem, case):
     assert not run.diverged
     assert run.final_loss <= 1.10 * problem.optimal_loss
     assert np.max(np.abs(run.params - problem.optimum)) < 0.01
-    assert run.losses.shape == (1 + 5 * 100,)  # a record every 10 examples, plus one before training
+    # a record every 10 examples (the lecture's rule), one at each epoch's end where the rule has none there (batch 1:
+    # the rule's last sample is after 991 examples), and one before training
+    per_epoch = 100 if run.batch_size == 10 else 101
+    assert run.losses.shape == (1 + 5 * per_epoch,)
 
 
 def test_lr_3_is_reported_diverged(problem):
@@ -65,20 +68,74 @@ def test_trainer_equals_the_lecture_loop(problem):
         curve, w, b = reference.lecture_train(problem.X, problem.y, w0, 0.0, orders, batch_size, lr, period)
         run = optimlab.train(problem, optimlab.optim.make("sgd", lr=lr), batch_size=batch_size, epochs=5,
                              period=period, schedule=LECTURE, init=np.append(w0, 0.0), order=orders)
+        # the lecture's samples sit at (epoch − 1)·n + min((i + 1)·B, n) examples for i·B % period == 0
+        batches = range(0, (1000 + batch_size - 1) // batch_size)
+        at = [0] + [e * 1000 + min((i + 1) * batch_size, 1000) for e in range(5) for i in batches
+                    if i * batch_size % period == 0]
+        where = np.searchsorted(run.examples_seen, at)
+        np.testing.assert_array_equal(run.examples_seen[where], at)
         # same float64 formulas; the trainer evaluates the full loss as f* + ½dᵀHd instead of a direct mean, which
         # agree to ~1e-12 relative at the loss levels seen here (≥ 4.7e-5)
-        np.testing.assert_allclose(run.losses, curve, rtol=1e-9)
+        np.testing.assert_allclose(run.losses[where], curve, rtol=1e-9)
+        # the records the lecture did not take are the epochs' ends: the loss of the parameters after each epoch
+        extra = np.setdiff1d(np.arange(run.losses.size), where)
+        np.testing.assert_array_equal(run.examples_seen[extra], [e * 1000 for e in range(1, 6)][-extra.size:]
+                                      if extra.size else [])
         np.testing.assert_allclose(run.named_params["w"], w, rtol=1e-12)
         assert run.named_params["b"] == pytest.approx(b, rel=1e-12)
 
 
-def test_records_follow_the_lecture_rule(problem):
+def test_records_sit_at_their_exact_positions(problem):
     run = lecture_run(problem, "sgd", batch_size=1, lr=0.1, epochs=2)
-    assert run.period == 10 and run.losses.shape == (1 + 2 * 100,)
-    np.testing.assert_allclose(run.epochs_axis, np.linspace(0, 2, 201))
-    np.testing.assert_array_equal(run.epoch_losses, run.losses[[100, 200]])
+    # batch 1, period 10: the lecture samples after 1, 11, ..., 991 examples of each epoch; the epoch's end, 1000,
+    # is a record of its own
+    assert run.period == 10 and run.losses.shape == (1 + 2 * 101,)
+    first = np.concatenate([np.arange(1, 1000, 10), [1000]])
+    np.testing.assert_array_equal(run.examples_seen, np.concatenate([[0], first, 1000 + first]))
+    np.testing.assert_allclose(run.epochs_axis, run.examples_seen / 1000, rtol=0, atol=0)
+    np.testing.assert_array_equal(run.epoch_losses, run.losses[[101, 202]])
     gd = lecture_run(problem, "sgd", batch_size=1000, lr=0.999, epochs=3)
     assert gd.period == 1000 and gd.losses.shape == (4,)
+    np.testing.assert_array_equal(gd.epochs_axis, [0, 1, 2, 3])
+
+
+@pytest.mark.parametrize("batch_size", [1, 10, 7])
+def test_epoch_losses_and_final_loss_do_not_depend_on_the_period(problem, batch_size):
+    """Periods 10, 500, 1000 and 70 (which does not divide n = 1000), as multiples of the batch size, sample the
+    same run differently; the loss at the end of each epoch is the same, and final_loss is f(final parameters)."""
+    runs = [optimlab.train(problem, optimlab.optim.make("sgd", lr=0.05), batch_size=batch_size, epochs=3,
+                           period=batch_size * max(1, p // batch_size), seed=4, schedule=LECTURE)
+            for p in (10, 500, 1000, 70)]
+    reference_run = runs[0]
+    for run in runs:
+        np.testing.assert_array_equal(run.params, reference_run.params)
+        np.testing.assert_array_equal(run.epoch_losses, reference_run.epoch_losses)
+        assert run.final_loss == problem.loss(run.params) == run.epoch_losses[-1]
+    # and each epoch's loss is f at that epoch's end: replay the epochs one at a time from the same inputs
+    init_rng, order_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(4).spawn(2))
+    params = problem.init_params(init_rng)
+    orders = np.array([order_rng.permutation(1000) for _ in range(3)])
+    for e in range(3):
+        one = optimlab.train(problem, optimlab.optim.make("sgd", lr=0.05 * float(LECTURE(e + 1, 0))),
+                             batch_size=batch_size, epochs=1, init=params, order=orders[e:e + 1])
+        params = one.params
+        assert reference_run.epoch_losses[e] == pytest.approx(problem.loss(params), rel=1e-12)
+
+
+def test_default_batch_size_and_period_adapt_to_the_problem():
+    quartic = optimlab.problems.make("quartic")  # one "example": the batch is the whole objective
+    run = optimlab.train(quartic, optimlab.optim.make("sgd", lr=0.01), epochs=3, init=[1.0])
+    assert run.batch_size == 1 and run.losses.shape == (4,)
+    # x ← x − 4ηx³: three full-gradient steps from 1
+    x = 1.0
+    for _ in range(3):
+        x -= 0.04 * x ** 3
+    assert run.final_loss == pytest.approx(x ** 4, rel=1e-14)
+    from optimlab.train import default_batch_size, default_period
+    assert [default_batch_size(n) for n in (1, 7, 10, 1000)] == [1, 7, 10, 10]
+    # the lecture's 10 examples on its 1000, about 100 records per epoch on larger data
+    assert [default_period(b, 1000) for b in (1, 7, 10, 100)] == [10, 14, 10, 100]
+    assert default_period(10, 1_000_000) == 10_000 and default_period(1, 1_000_000) == 10_000
 
 
 def test_lr_per_epoch_follows_the_schedule(problem):
@@ -103,7 +160,7 @@ def test_diverged_configuration_is_frozen(problem):
     run = lecture_run(problem, "adam", lr=[0.1, 1e6])
     assert run.diverged == [False, True]
     at = run.diverged_at[1]
-    col = at // 10  # records every 10 examples: record number at/10 is the one that crossed the threshold
+    col = int(np.flatnonzero(run.examples_seen == at)[0])  # the record that crossed the threshold
     assert run.losses[1, col] > 1e4 * run.losses[1, 0] and not np.isnan(run.losses[1, col - 1])
     assert np.all(np.isnan(run.losses[1, col + 1:]))
     assert run.final_loss[1] == run.losses[1, col]

@@ -18,8 +18,10 @@ class Run:
     properties drop it when the run was made with scalar hyperparameters (``single``), so ``run.losses`` is (T,)
     for one configuration and (K, T) for K.
 
-    ``losses`` holds the mean loss over all examples at each record (one before training, then one every
-    ``period`` examples); after a configuration diverges its later records are NaN.
+    ``losses`` holds the mean loss over all examples at each record: one before training, the lecture's samples
+    every ``period`` examples, and one at the end of every epoch (see :mod:`optimlab.train`). ``examples`` is the
+    number of examples seen at each record and ``epochs_axis`` the same in epochs (examples / n): each record's
+    exact position. After a configuration diverges its later records are NaN.
     """
 
     problem: Any
@@ -31,7 +33,7 @@ class Run:
     period: int
     seed: int
     curves: np.ndarray  # (K, T)
-    epochs_axis: np.ndarray  # (T,)
+    epochs_axis: np.ndarray  # (T,): examples seen at each record / n
     final_params: np.ndarray  # (K, P)
     lr_by_epoch: np.ndarray  # (K, E): η used in each epoch (its first update), NaN when the optimizer has none
     diverged_mask: np.ndarray  # (K,)
@@ -42,6 +44,21 @@ class Run:
     seconds: float
     single: bool
     provenance: dict = field(default_factory=dict)
+    examples: np.ndarray | None = None  # (T,) examples seen at each record; None: derived from epochs_axis
+
+    @property
+    def examples_seen(self) -> np.ndarray:
+        """(T,) integers: examples seen at each record (the x axis in examples)."""
+        if self.examples is not None:
+            return np.asarray(self.examples)
+        return np.rint(np.asarray(self.epochs_axis) * self.problem.n_examples).astype(np.int64)
+
+    @property
+    def epoch_ends(self) -> np.ndarray:
+        """(E,) indices of the records that end each epoch (examples seen = epoch × n)."""
+        n = self.problem.n_examples
+        seen = self.examples_seen
+        return np.array([int(np.flatnonzero(seen == e * n)[-1]) for e in range(1, self.epochs + 1)])
 
     # -- shape helpers ---------------------------------------------------------------------------------------
     def _out(self, per_config):
@@ -79,7 +96,8 @@ class Run:
 
     @property
     def final_losses(self) -> np.ndarray:
-        """(K,): the last recorded loss; for a diverged configuration the loss that stopped it."""
+        """(K,): the loss of the final parameters (the last record: the end of the last epoch); for a diverged
+        configuration, whose parameters were frozen at the record that caught it, the loss that stopped it."""
         out = np.empty(self.num_configs)
         for k, curve in enumerate(self.curves):
             seen = np.flatnonzero(~np.isnan(curve))
@@ -92,9 +110,9 @@ class Run:
 
     @property
     def epoch_losses(self) -> np.ndarray:
-        """The value each epoch prints, as the lecture's code: the last record of the epoch. (E,) or (K, E)."""
-        per_epoch = (self.curves.shape[1] - 1) // self.epochs
-        return self._out(self.curves[:, per_epoch::per_epoch])
+        """The loss of the parameters at the end of each epoch (NaN after a divergence), whatever the period.
+        (E,) or (K, E)."""
+        return self._out(self.curves[:, self.epoch_ends])
 
     @property
     def lr_per_epoch(self) -> np.ndarray:
@@ -127,6 +145,7 @@ class Run:
             "seed": self.seed,
             "losses": jsonable(self.losses),
             "epochs_axis": jsonable(self.epochs_axis),
+            "examples_seen": jsonable(self.examples_seen),
             "epoch_losses": jsonable(self.epoch_losses),
             "lr_per_epoch": jsonable(self.lr_per_epoch),
             "final_loss": jsonable(self.final_loss),
@@ -168,7 +187,9 @@ def from_dict(data: dict, problem) -> Run:
                    initial_params=np.array([_array(p) for p in configs("initial_params")]),
                    step_sizes=np.array([_array(p) for p in configs("step_sizes")]),
                    optimal_loss=data.get("optimal_loss"), seconds=float(data.get("seconds", 0.0)), single=single,
-                   provenance=data.get("provenance", {}))
+                   provenance=data.get("provenance", {}),
+                   examples=None if data.get("examples_seen") is None else
+                   np.asarray(data["examples_seen"], dtype=np.int64))
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"not a saved optimlab run (from optimlab train --save): {e}") from None
 

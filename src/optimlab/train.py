@@ -1,9 +1,21 @@
 """The lecture's training loop (§6.1) over K configurations in lockstep.
 
 Each epoch walks the examples in a shuffled order, in minibatches; each minibatch updates the parameters with its
-mean gradient. After the update of minibatch i (counted from 0 within the epoch), when i·batch_size is a multiple
-of ``period``, the mean loss over ALL examples is recorded, plus one record before training: exactly the lecture's
-``if batch_i * batch_size % period == 0``. The schedule sets each update's η.
+mean gradient, with the η the schedule sets for that update.
+
+Records (the mean loss over ALL examples at the current parameters), and what they mean:
+
+- one before training, at position 0;
+- one at the end of every epoch: the loss of the parameters after the epoch's last update. ``Run.epoch_losses``
+  are these, and ``Run.final_loss`` is the loss of the final parameters, whatever the period;
+- in between, the lecture's samples: after minibatch i (counted from 0 within the epoch) when
+  ``i * batch_size % period == 0``, exactly the lecture's ``if batch_i * batch_size % period == 0``.
+
+Every record sits at its exact position on the run's x axis, examples seen / n (``Run.epochs_axis``;
+``Run.examples`` holds the count): the lecture's samples fall at (i + 1)·batch_size / n into an epoch, not on an
+even grid. The period changes how often the curve is sampled, never what an epoch's loss is. (The lecture printed
+the last of its own samples in each epoch, e.g. after 991 of 1000 examples for batch 1, period 10: that value is
+still on the curve, at its position.)
 """
 
 from __future__ import annotations
@@ -13,7 +25,7 @@ import time
 
 import numpy as np
 
-from optimlab import checks, schedules
+from optimlab import checks, memory, optim, schedules
 from optimlab.optim import Optimizer
 from optimlab.problems import Problem
 from optimlab.provenance import versions
@@ -26,9 +38,24 @@ from optimlab.results import Run
 DIVERGENCE_FACTOR = 1e4
 
 
-def default_period(batch_size: int) -> int:
-    """The lecture records every 10 examples: the smallest multiple of the batch size that is at least 10."""
-    return batch_size * max(1, math.ceil(10 / batch_size))
+DEFAULT_BATCH_SIZE = 10  # the lecture's minibatch; min(10, n) on smaller problems
+MAX_RECORDS_PER_EPOCH = 100  # the default period samples at most about this many full losses per epoch
+
+
+def default_batch_size(n: int) -> int:
+    """The lecture's 10, or n when the problem has fewer examples (a deterministic objective has n = 1)."""
+    return min(DEFAULT_BATCH_SIZE, n)
+
+
+def default_period(batch_size: int, n: int | None = None) -> int:
+    """The lecture records every 10 examples: the smallest multiple of the batch size that is at least 10. On
+    larger data sets that would evaluate the full loss (O(n) each) n/10 times per epoch, O(n²) in all; the period
+    then grows to the smallest multiple of the batch size that keeps to about :data:`MAX_RECORDS_PER_EPOCH`
+    samples per epoch. On the lecture's 1000 examples both rules give 10 for batch sizes up to 10."""
+    multiple = max(1, math.ceil(10 / batch_size))
+    if n is not None:
+        multiple = max(multiple, math.ceil(n / (MAX_RECORDS_PER_EPOCH * batch_size)))
+    return batch_size * multiple
 
 
 def _check_order(order, epochs: int, n: int) -> np.ndarray:
@@ -53,9 +80,10 @@ def _check_init(init, k: int, p: int) -> np.ndarray:
 
 
 def _check_loop(n, batch_size, epochs, period, seed, init_scale, divergence_factor):
-    batch_size = checks.check_int("batch_size", batch_size, minimum=1, maximum=n)
+    batch_size = default_batch_size(n) if batch_size is None else \
+        checks.check_int("batch_size", batch_size, minimum=1, maximum=n)
     epochs = checks.check_int("epochs", epochs, minimum=1)
-    period = default_period(batch_size) if period is None else checks.check_int("period", period, minimum=1)
+    period = default_period(batch_size, n) if period is None else checks.check_int("period", period, minimum=1)
     if period % batch_size:
         raise ValueError(f"period must be a multiple of batch_size={batch_size}, got {period}")
     seed = checks.check_int("seed", seed, minimum=0)
@@ -105,26 +133,64 @@ def _provenance(problem, opt, schedule, hyperparams, seed, batch_size, epochs, p
     }
 
 
-def _freeze(mask, new, old):
-    """Keep the old value of every array leaf for the configurations in ``mask`` (K,)."""
-    if isinstance(new, np.ndarray):
-        return np.where(mask.reshape((-1,) + (1,) * (new.ndim - 1)), old, new)
-    if isinstance(new, tuple) and new:
-        return type(new)(*(_freeze(mask, a, b) for a, b in zip(new, old)))
-    return new
+def _rows(tree, rows):
+    """Every array leaf of an optimizer state (or a plain array) restricted to the configurations ``rows``."""
+    if isinstance(tree, np.ndarray):
+        return tree[rows] if tree.ndim else tree
+    if isinstance(tree, tuple) and tree:
+        return type(tree)(*(_rows(leaf, rows) for leaf in tree))
+    return tree
 
 
-def train(problem: Problem, opt: Optimizer, *, batch_size: int = 10, epochs: int = 5, period: int | None = None,
-          schedule: schedules.Schedule | None = None, seed: int = 1, init=None, order=None, init_scale: float = 1.0,
-          divergence_factor: float = DIVERGENCE_FACTOR, observe=None) -> Run:
+def _put(full, rows, part):
+    """``full`` with the configurations ``rows`` replaced by ``part`` (the same structure, restricted to rows)."""
+    if isinstance(full, np.ndarray) and full.ndim:
+        out = full.copy()
+        out[rows] = part
+        return out
+    if isinstance(full, tuple) and full:
+        return type(full)(*(_put(a, rows, b) for a, b in zip(full, part)))
+    return part  # a shared leaf (a step counter): the running configurations' value
+
+
+def _restricted(opt: Optimizer, rows) -> Optimizer:
+    """The optimizer of the configurations ``rows`` only: list-valued hyperparameters cut to those entries, the
+    same formulas (rebuilt through the registry, so nothing is written twice)."""
+    if not opt.num_configs:
+        return opt
+    return optim.make(opt.name, **{key: v[rows] if isinstance(v, np.ndarray) else v
+                                   for key, v in opt.hyperparams.items()})
+
+
+def record_plan(n: int, batch_size: int, period: int) -> tuple[list[slice], list[int]]:
+    """The minibatches of an epoch and the ones after which the full loss is recorded: the lecture's
+    ``batch_i * batch_size % period == 0`` (i from 0), plus the epoch's last minibatch, so that every epoch ends
+    with the loss of its final parameters."""
+    batches = [slice(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
+    recorded = [i for i in range(len(batches)) if i * batch_size % period == 0 or i == len(batches) - 1]
+    return batches, recorded
+
+
+def check_size(k: int, epochs: int, records_per_epoch: int, p: int) -> None:
+    """Refuse, before allocating, a run whose records and state would not fit in memory."""
+    t = 1 + epochs * records_per_epoch
+    nbytes = memory.float_array_bytes(k, t + epochs + 6 * p) + memory.float_array_bytes(t)
+    memory.check_fits("the loss records", f"epochs={epochs} with {k} configuration{'s' if k > 1 else ''} and "
+                      f"{records_per_epoch} records per epoch", nbytes)
+
+
+def train(problem: Problem, opt: Optimizer, *, batch_size: int | None = None, epochs: int = 5,
+          period: int | None = None, schedule: schedules.Schedule | None = None, seed: int = 1, init=None,
+          order=None, init_scale: float = 1.0, divergence_factor: float = DIVERGENCE_FACTOR, observe=None,
+          progress=None) -> Run:
     """Train ``problem`` with ``opt``, all its configurations at once, and return a :class:`~optimlab.results.Run`.
 
     Args:
-        batch_size: examples per minibatch, in [1, n]; a last, smaller minibatch takes the remainder, as the
-            lecture's ``data_iter`` does.
+        batch_size: examples per minibatch, in [1, n]; default min(10, n) (the lecture's 10, never above n). A last,
+            smaller minibatch takes the remainder, as the lecture's ``data_iter`` does.
         epochs: passes over the data (>= 1). On a deterministic objective an epoch is one full-gradient step.
-        period: record the full loss every ``period`` examples; a multiple of ``batch_size``. Default: the
-            smallest multiple of the batch size that is at least 10, as the lecture.
+        period: sample the full loss every ``period`` examples (see the module docstring); a multiple of
+            ``batch_size``. Default: :func:`default_period`.
         schedule: factor on η per epoch and step (default constant).
         seed: draws the initial parameters and each epoch's order (independent streams of ``seed``).
         init: initial parameters, (P,) or (K, P), instead of drawing w ~ N(0, init_scale²), b = 0. A (K, P) init
@@ -136,8 +202,10 @@ def train(problem: Problem, opt: Optimizer, *, batch_size: int = 10, epochs: int
         observe: optional ``observe(epoch, step, params, state, lr)`` called after every update, with the (K, P)
             parameters, the optimizer state and the η used (None without a learning rate); for analysis, e.g.
             ``opt.step_size(state, lr)`` along the run.
+        progress: optional ``progress(done, total)`` called after each epoch with the epochs done and ``epochs``.
 
-    Everything is validated before any work; a bad value raises ``ValueError`` naming it and its allowed range.
+    Everything is validated before any work (sizes whose records would not fit in memory included); a bad value
+    raises ``ValueError`` naming it and its allowed range.
     """
     if not isinstance(problem, Problem):
         raise ValueError(f"problem must be an optimlab problem, got {type(problem).__name__}")
@@ -149,6 +217,8 @@ def train(problem: Problem, opt: Optimizer, *, batch_size: int = 10, epochs: int
     schedule, k, single = _configurations(opt, schedule, init)
     has_lr = "lr" in opt.hyperparams
     p = problem.dim
+    batches, recorded = record_plan(n, batch_size, period)
+    check_size(k, epochs, len(recorded), p)
 
     init_rng, order_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     params = _check_init(init, k, p) if init is not None else \
@@ -157,9 +227,12 @@ def train(problem: Problem, opt: Optimizer, *, batch_size: int = 10, epochs: int
         order = _check_order(order, epochs, n)
 
     start = time.perf_counter()
-    batches = [slice(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
-    records = [i * batch_size % period == 0 for i in range(len(batches))]  # the lecture's rule, i from 0
-    curves = np.full((k, 1 + epochs * sum(records)), np.nan)
+    is_record = [False] * len(batches)
+    for i in recorded:
+        is_record[i] = True
+    seen_in_epoch = np.array([batches[i].stop for i in recorded])  # examples seen within the epoch at each record
+    examples = np.concatenate([[0], (np.arange(epochs)[:, None] * n + seen_in_epoch[None, :]).ravel()])
+    curves = np.full((k, examples.size), np.nan)
     base_lr = np.reshape(opt.hyperparams["lr"], (-1, 1)) if has_lr else None
 
     def epoch_lrs(epoch: int) -> np.ndarray:
@@ -173,40 +246,57 @@ def train(problem: Problem, opt: Optimizer, *, batch_size: int = 10, epochs: int
             lr_by_epoch[:, epoch - 1] = epoch_lrs(epoch)[0, :, 0]
     initial_params = params.copy()
     state = opt.init(params)
-    grad, update, loss = problem.grad, opt.update, problem.loss  # bound once: this loop is the hot path
+    grad, loss = problem.grad, problem.loss  # bound once: this loop is the hot path
     with np.errstate(over="ignore", invalid="ignore"):
         curves[:, 0] = loss(params)
         threshold = _divergence_threshold(curves[:, 0], divergence_factor)
         # "not (loss <= threshold)" is true for NaN and for inf too, since the threshold is always finite
         diverged = ~(curves[:, 0] <= threshold)
         diverged_at = [0 if d else None for d in diverged]
+        # Only the configurations still running are computed: when some diverge, the live rows (parameters, state,
+        # hyperparameters, η) are cut out and the loop goes on with those; the full arrays are written back at the
+        # end. A diverged row costs nothing after the record that caught it.
+        live = np.flatnonzero(~diverged)
+        full_params, full_state = params, state
+        params, state, run_opt = _rows(params, live), _rows(state, live), _restricted(opt, live)
+        update, live_threshold = run_opt.update, threshold[live]
         col = 1
         for epoch in range(1, epochs + 1):
-            if diverged.all():
+            if live.size == 0:
                 break
             perm = order[epoch - 1] if order is not None else order_rng.permutation(n)
-            lrs = epoch_lrs(epoch) if has_lr else None
-            frozen = diverged.any()
+            all_lrs = epoch_lrs(epoch) if has_lr else None
+            lrs = all_lrs[:, live] if has_lr else None
             for i, rows in enumerate(batches):
                 grads = grad(params, perm[rows])
-                new_params, new_state = update(params, grads, state, lr=lrs[i]) if has_lr else \
-                    update(params, grads, state)
-                if frozen:
-                    new_params, new_state = _freeze(diverged, new_params, params), _freeze(diverged, new_state, state)
-                params, state = new_params, new_state
+                params, state = update(params, grads, state, lr=lrs[i]) if has_lr else update(params, grads, state)
                 if observe is not None:
-                    observe(epoch, (epoch - 1) * len(batches) + i, params, state, lrs[i] if has_lr else None)
-                if records[i]:
-                    live = loss(params)
-                    if not (live <= threshold).all():  # someone crossed: find who, among those still running
-                        newly = ~(live <= threshold) & ~diverged
-                        for j in np.flatnonzero(newly):
-                            diverged_at[j] = (epoch - 1) * n + rows.stop
-                        diverged |= newly
-                        frozen = diverged.any()
-                        live = np.where(diverged & ~newly, np.nan, live)
-                    curves[:, col] = live
+                    observe(epoch, (epoch - 1) * len(batches) + i, _put(full_params, live, params),
+                            _put(full_state, live, state), all_lrs[i] if has_lr else None)
+                if is_record[i]:
+                    values = loss(params)
+                    curves[live, col] = values
+                    if not (values <= live_threshold).all():  # some crossed: freeze them, go on with the rest
+                        crossed = ~(values <= live_threshold)
+                        for j in live[crossed]:
+                            diverged_at[j] = int(examples[col])
+                        diverged[live[crossed]] = True
+                        full_params = _put(full_params, live, params)
+                        full_state = _put(full_state, live, state)
+                        keep = np.flatnonzero(~crossed)
+                        live = live[keep]
+                        params, state = _rows(params, keep), _rows(state, keep)
+                        run_opt = _restricted(opt, live)
+                        update, live_threshold = run_opt.update, threshold[live]
+                        if has_lr:
+                            lrs = lrs[:, keep]
+                        if live.size == 0:
+                            break
                     col += 1
+            if progress is not None:
+                progress(epoch, epochs)
+        params = _put(full_params, live, params)
+        state = _put(full_state, live, state)
     seconds = time.perf_counter() - start
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         last_lr = {"lr": epoch_lrs(epochs)[-1]} if has_lr else {}
@@ -220,7 +310,7 @@ def train(problem: Problem, opt: Optimizer, *, batch_size: int = 10, epochs: int
                              init_scale, divergence_factor)
     return Run(problem=problem, optimizer=opt.name, hyperparams=hyperparams, schedule=schedule.describe(),
                batch_size=batch_size, epochs=epochs, period=period, seed=seed, curves=curves,
-               epochs_axis=np.linspace(0, epochs, curves.shape[1]), final_params=params, lr_by_epoch=lr_by_epoch,
+               epochs_axis=examples / n, final_params=params, lr_by_epoch=lr_by_epoch,
                diverged_mask=diverged, diverged_examples=diverged_at, initial_params=initial_params,
                step_sizes=step_sizes, optimal_loss=problem.optimal_loss,
-               seconds=seconds, single=single, provenance=provenance)
+               seconds=seconds, single=single, provenance=provenance, examples=examples)

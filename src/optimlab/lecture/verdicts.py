@@ -52,8 +52,8 @@ def converges(run: Run, tolerance: float) -> Verdict:
 
 def roughness(run: Run) -> float:
     """How noisy the late curve is: the median |Δ log10 loss| between successive records of the last epoch."""
-    per_epoch = (len(run.losses) - 1) // run.epochs
-    late = np.log10(run.losses[-per_epoch - 1:])
+    start = int(run.epoch_ends[-2]) if run.epochs > 1 else 0  # the record that ends the second-to-last epoch
+    late = np.log10(run.losses[start:])
     return float(np.median(np.abs(np.diff(late))))
 
 
@@ -62,8 +62,4 @@ def examples_to_reach(run: Run, level: float) -> int | None:
     hit = np.flatnonzero(run.losses <= level)
     if not hit.size:
         return None
-    per_epoch = (len(run.losses) - 1) // run.epochs
-    n = run.problem.n_examples
-    records = hit[0]
-    return int((records - 1) // per_epoch * n + ((records - 1) % per_epoch) * run.period + run.batch_size) \
-        if records else 0
+    return int(run.examples_seen[hit[0]])
