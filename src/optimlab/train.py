@@ -111,6 +111,16 @@ def _configurations(opt, schedule, init):
     return schedule, k, all(size is None for size in sizes.values())
 
 
+def _streams(seed: int):
+    """Two independent generators from ``seed``: the initial parameters' and the example orders'."""
+    return tuple(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+
+
+def initial_params(problem: Problem, seed: int = 1, init_scale: float = 1.0) -> np.ndarray:
+    """The (P,) initial parameters :func:`train` draws for ``seed`` (without ``init``)."""
+    return problem.init_params(_streams(seed)[0], init_scale)
+
+
 def _divergence_threshold(start_loss: np.ndarray, factor: float) -> np.ndarray:
     """factor × the initial loss, capped at the largest float; where the start is 0 or not finite, the cap."""
     usable = np.isfinite(start_loss) & (start_loss > 0)
@@ -126,6 +136,7 @@ def _provenance(problem, opt, schedule, hyperparams, seed, batch_size, epochs, p
         "schedule": schedule.describe(),
         "batch_size": batch_size, "epochs": epochs, "period": period,
         "init": "given" if init is not None else f"drawn: w ~ N(0, {init_scale}²), b = 0",
+        "init_scale": init_scale,
         "order": "given" if order is not None else "drawn: a permutation per epoch",
         "divergence_factor": divergence_factor,
         "problem": problem.describe(),
@@ -156,7 +167,7 @@ def _put(full, rows, part):
 def _restricted(opt: Optimizer, rows) -> Optimizer:
     """The optimizer of the configurations ``rows`` only: list-valued hyperparameters cut to those entries, the
     same formulas (rebuilt through the registry, so nothing is written twice)."""
-    if not opt.num_configs:
+    if not opt.num_configs or len(rows) == 0:  # nothing left to run: the optimizer is not called again
         return opt
     return optim.make(opt.name, **{key: v[rows] if isinstance(v, np.ndarray) else v
                                    for key, v in opt.hyperparams.items()})
@@ -220,7 +231,7 @@ def train(problem: Problem, opt: Optimizer, *, batch_size: int | None = None, ep
     batches, recorded = record_plan(n, batch_size, period)
     check_size(k, epochs, len(recorded), p)
 
-    init_rng, order_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    init_rng, order_rng = _streams(seed)
     params = _check_init(init, k, p) if init is not None else \
         np.tile(problem.init_params(init_rng, init_scale), (k, 1))
     if order is not None:

@@ -19,7 +19,7 @@ def gd_max_lr(lambda_max: float) -> float:
     exact: f(x − ηg) = f(x) − η gᵀg + ½η² gᵀHg decreases along that direction iff ½ηλ < 1. For
     1 < ηλ < 2 the sign of e flips every step: the zig-zag of §4.2.
     """
-    return 2.0 / lambda_max
+    return 2.0 / lambda_max if lambda_max > 0 else math.inf  # no curvature: no bound from the quadratic model
 
 
 def momentum_max_lr(lambda_max: float, gamma: float) -> float:
@@ -29,7 +29,7 @@ def momentum_max_lr(lambda_max: float, gamma: float) -> float:
     z² − (1 + γ − ηλ) z + γ has both roots inside the unit circle iff 0 < ηλ < 2(1 + γ) (for 0 ≤ γ < 1); the
     root leaves through z = −1 at ηλ = 2(1 + γ). γ = 0 gives back 2/λ_max.
     """
-    return 2.0 * (1.0 + gamma) / lambda_max
+    return 2.0 * (1.0 + gamma) / lambda_max if lambda_max > 0 else math.inf
 
 
 def nesterov_max_lr(lambda_max: float, gamma: float) -> float:
@@ -39,7 +39,7 @@ def nesterov_max_lr(lambda_max: float, gamma: float) -> float:
     determinant D = γ(1 − ηλ); a root crosses z = −1 when 1 + T + D = 0, i.e. ηλ = 2(1 + γ)/(1 + 2γ). The look-ahead
     buys stability against oscillation at the price of a lower step limit than heavy ball.
     """
-    return 2.0 * (1.0 + gamma) / ((1.0 + 2.0 * gamma) * lambda_max)
+    return 2.0 * (1.0 + gamma) / ((1.0 + 2.0 * gamma) * lambda_max) if lambda_max > 0 else math.inf
 
 
 def gd_rate(lr: float, lambda_max: float, lambda_min: float) -> float:

@@ -1,15 +1,9 @@
-"""Why did a run converge, stall, zig-zag, crawl or blow up? :func:`explain` classifies each configuration of a
-:class:`~optimlab.results.Run` and explains it in the lecture's terms, with the curvature, the stability bound that
-applies to its optimizer and batch size, and a recommended range for η (and γ).
-
-The labels:
-- ``converged``: the final loss is within 10% of the optimum.
-- ``noise_floor``: the loss has stopped improving and jitters above the optimum: minibatch noise (or, for an
-  adaptive method, a step at the edge of stability) keeps it there.
-- ``oscillating``: the error zig-zags along the steepest direction (or rotates, with momentum) instead of decaying;
-  a run that ends above its start without crossing the divergence threshold lands here when its dynamics oscillate.
-- ``diverged``: the loss became non-finite or grew past the divergence threshold, or ended above its start.
-- ``too_slow``: still improving smoothly, but at the measured rate the budget cannot reach the optimum.
+"""Why did a run converge, stall, zig-zag, crawl or blow up? :func:`explain` labels each configuration of a
+:class:`~optimlab.results.Run` by :func:`~optimlab.analysis.criteria.classify_curve` (the one definition of the
+labels: converged, noise_floor, oscillating, diverged, too_slow) and explains it in the lecture's terms, with the
+curvature and the stability bound that applies to its optimizer and batch size. Its recommended ranges of η (and γ)
+are measured (:mod:`optimlab.analysis.advice`): run in the same call with the run's own settings, their middle
+verified, the theory's bound beside them.
 """
 
 from __future__ import annotations
@@ -19,14 +13,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from optimlab import optim
 from optimlab.analysis import bounds
+from optimlab.analysis.advice import MeasuredRange, default_lr_search, loop_of, measure_range
+from optimlab.analysis.criteria import CONVERGED_WITHIN, classify_run, tolerance
 from optimlab.analysis.curvature import Curvature, curvature, hessian_matrix
 from optimlab.analysis.stability import hessian_second_moment, mean_square_max_lr, mean_square_radius
 from optimlab.results import Run, jsonable
 from optimlab.train import DIVERGENCE_FACTOR
 
-CONVERGED_WITHIN = 0.10  # final loss ≤ 1.1 × the optimum
-NOISY = 0.02  # median |Δlog10 gap| per record above which (and above twice the trend) a late curve counts as noisy
 HEAVY_BALL = ("momentum",)
 ADAPTIVE = ("adagrad", "rmsprop", "adam", "adamw", "adadelta")
 MEAN_SQUARE_MAX_DIM = 12  # the second-moment operator is (2P)² square: keep it small
@@ -42,6 +37,8 @@ class Diagnosis:
     recommended_momentum: list | None = None
     numbers: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
+    lr_range: MeasuredRange | None = None  # the measurement behind recommended_lr (None: not measured)
+    momentum_range: MeasuredRange | None = None
 
     def to_dict(self) -> dict:
         return jsonable({"diagnosis": self.diagnosis, "lambda_max": self.curvature.lambda_max,
@@ -49,13 +46,23 @@ class Diagnosis:
                          "condition_number": self.curvature.condition_number,
                          "curvature_method": self.curvature.method, "lr_max_stable": self.lr_max_stable,
                          "recommended_lr": self.recommended_lr, "recommended_momentum": self.recommended_momentum,
-                         "explanation": self.explanation, "numbers": self.numbers, "config": self.config})
+                         "explanation": self.explanation, "numbers": self.numbers, "config": self.config,
+                         "lr_range": self.lr_range.to_dict() if self.lr_range else None,
+                         "momentum_range": self.momentum_range.to_dict() if self.momentum_range else None})
 
 
-def explain(run: Run):
-    """A :class:`Diagnosis` per configuration: one for a single run, a list for K configurations."""
+def explain(run: Run, measure: bool = True, seeds: int = 1, progress=None):
+    """A :class:`Diagnosis` per configuration: one for a single run, a list for K configurations.
+
+    ``measure``: search η (and γ for momentum) with the run's own settings on ``seeds`` seeds (the run's seed and
+    the next ones) and recommend only what was run and reached the goal; False gives the diagnosis alone, with no
+    recommendation. ``progress(done, total)`` is called after each configuration's measurements."""
     context = _Context(run)
-    out = [context.diagnose(k) for k in range(run.num_configs)]
+    out = []
+    for k in range(run.num_configs):
+        out.append(context.diagnose(k, measure, seeds))
+        if progress is not None:
+            progress(k + 1, run.num_configs)
     return out[0] if run.single else out
 
 
@@ -81,15 +88,7 @@ class _Context:
         self.second_moment = None
         if self.stochastic and self.H is not None and problem.dim <= MEAN_SQUARE_MAX_DIM:
             self.second_moment = hessian_second_moment(problem, run.batch_size, self.point)[1]
-        per_epoch = (run.curves.shape[1] - 1) // run.epochs
-        self.records_per_epoch = per_epoch
         self.updates_per_epoch = math.ceil(problem.n_examples / run.batch_size)
-
-    @staticmethod
-    def tolerance(start: float, floor: float) -> float:
-        """How close to f* counts as converged: within 10% of f*, or (when f* is 0 or tiny) 1e-9 of the initial
-        gap."""
-        return max(CONVERGED_WITHIN * floor, 1e-9 * (start - floor))
 
     # -- the bound that applies ------------------------------------------------------------------------------------
     def limits(self, name: str, hyper: dict, lr: float | None, step: np.ndarray) -> dict:
@@ -115,7 +114,7 @@ class _Context:
         return out
 
     # -- one configuration -----------------------------------------------------------------------------------------
-    def diagnose(self, k: int) -> Diagnosis:
+    def diagnose(self, k: int, measure: bool = True, seeds: int = 1) -> Diagnosis:
         run, curv = self.run[k], self.curv
         name, hyper = run.optimizer, dict(run.hyperparams[0])
         curve = run.curves[0]
@@ -129,48 +128,62 @@ class _Context:
         floor = run.optimal_loss
         start = float(curve[0])
         final = float(run.final_losses[0])
-        numbers = {"initial_loss": start, "final_loss": final, "optimal_loss": floor, **limits}
+        outcome = classify_run(run)
+        label = outcome.label
+        numbers = {**outcome.numbers, **limits}
         if has_lr:
             numbers.update({"lr": lr0, "lr_final": lr_end, "lr_times_lambda_max": lr0 * curv.lambda_max})
         facts = self._facts(name, hyper, lr0, limits)
 
-        if run.diverged_mask[0]:
-            label = "diverged"
+        if run.diverged_mask[0] or not math.isfinite(final):
             where = run.diverged_examples[0]
             lead = ("Diverged before training began: the initial loss is not finite" if where == 0 else
                     f"Diverged after {where} examples: the loss went from {_g(start)} to {_g(final)}, past "
                     f"{run.provenance.get('divergence_factor', DIVERGENCE_FACTOR):g}× its start, and the run was "
                     f"stopped there")
             text = f"{lead}. {facts}"
-        elif final > start:
-            osc = name in ("sgd",) + HEAVY_BALL + ("nesterov",) and has_lr and \
-                bounds.oscillates(lr0, gamma, curv.lambda_max)
-            label = "oscillating" if osc else "diverged"
-            text = (f"The loss ended at {_g(final)}, {_g(final / start)}× above its start, without crossing the "
-                    f"divergence threshold. " + ("The error rotates or zig-zags instead of decaying. " if osc else "")
-                    + facts)
-        elif floor is not None and final - floor <= self.tolerance(start, floor):
-            label = "converged"
+        elif label == "converged":
             text = (f"Converged: the final loss {final:.4e} is "
                     + (f"{final / floor:.3f}× the optimum {floor:.4e}. " if floor > 0 else
                        f"within {final - floor:.1e} of the optimum {floor:g}. ") + facts)
+        elif final >= start:
+            osc = name in ("sgd",) + HEAVY_BALL + ("nesterov",) and has_lr and \
+                bounds.oscillates(lr0, gamma, curv.lambda_max)
+            text = (f"The loss ended at {_g(final)}, {_g(final / start)}× its start, without crossing the "
+                    f"divergence threshold" + (", still rising. " if label == "diverged" else ", going nowhere. ")
+                    + ("The error rotates or zig-zags instead of decaying. " if osc else "") + facts)
         else:
-            label, text = self._stalled(run, name, hyper, lr_end, gamma, limits, numbers)
-            text = text + " " + facts
-        recommended, rec_momentum = self._recommend(run, name, hyper, limits, numbers)
-        if recommended:
-            text += f" Recommended η: {_g(recommended[0])} to {_g(recommended[1])}"
-            text += (f" at γ = {gamma}; or keep η = {_g(lr0)} with γ ≤ {_g(rec_momentum[1])}." if rec_momentum
-                     else ".")
-            if recommended[0] > recommended[1]:
-                text += (" The low end is above the high end: " + (
-                    "no η both travels the distance to the optimum at about η per coordinate and update within the "
-                    "budget and keeps the end-of-run curvature well inside its bound; decay η, or add epochs."
-                    if name in ADAPTIVE else
-                    f"no stable η closes the gap within {run.epochs} epochs with this schedule; add epochs or decay "
-                    f"later."))
+            text = self._stalled(run, label, name, lr_end, gamma, numbers) + " " + facts
+        lr_range = momentum_range = None
+        if measure and has_lr:
+            text, lr_range, momentum_range = self._measure(run, k, name, hyper, limits, seeds, text)
+        recommended = [lr_range.low, lr_range.high] if lr_range is not None and lr_range.found else None
+        rec_momentum = [momentum_range.low, momentum_range.high] if momentum_range is not None and \
+            momentum_range.found else None
+        if name in HEAVY_BALL and has_lr:
+            numbers["max_stable_momentum_at_lr"] = self._max_stable_gamma(lr0)
+            if curv.lambda_min > 0:
+                eta_p, gamma_p, rate_p = bounds.optimal_momentum(curv.lambda_max, curv.lambda_min)
+                numbers["polyak_optimum"] = {"lr": eta_p, "momentum": gamma_p, "rate": rate_p}
         return Diagnosis(label, text, curv, limits.get("max_lr"), recommended, rec_momentum, numbers,
-                         {"optimizer": name, **hyper, "batch_size": run.batch_size})
+                         {"optimizer": name, **hyper, "batch_size": run.batch_size}, lr_range, momentum_range)
+
+    def _measure(self, run, k, name, hyper, limits, seeds, text):
+        """The measured ranges of η (at the run's γ) and, for momentum, of γ (at the run's η), as sentences."""
+        loop = loop_of(self.run, k)
+        fixed = {key: v for key, v in hyper.items() if key in optim.defaults(name) and key != "lr"}
+        start = run.initial_params[0]
+        search = default_lr_search(self.problem, name, start, self.curv.lambda_max)
+        lr_range = measure_range(self.problem, name, fixed, "lr", search, loop=loop, seed=run.seed, seeds=seeds,
+                                 bound=limits.get("max_lr"))
+        text += " " + describe_range(lr_range, "η", loop["epochs"])
+        momentum_range = None
+        if "momentum" in hyper:
+            others = {key: v for key, v in fixed.items() if key != "momentum"}
+            momentum_range = measure_range(self.problem, name, {**others, "lr": hyper["lr"]}, "momentum",
+                                           (0.0, 0.999), loop=loop, seed=run.seed, seeds=seeds)
+            text += " " + describe_range(momentum_range, f"γ at η = {_g(hyper['lr'])}", loop["epochs"])
+        return text, lr_range, momentum_range
 
     def _facts(self, name, hyper, lr, limits) -> str:
         """The bound in the lecture's terms, for this optimizer."""
@@ -207,40 +220,30 @@ class _Context:
                      + (f"grows ×{grow:.4g} per update." if grow > 1 else f"shrinks ×{grow:.4g} per update."))
         return text
 
-    def _stalled(self, run, name, hyper, lr_end, gamma, limits, numbers):
-        """Not converged, not blown up: noise floor, zig-zag, or too slow, from the last epoch of the curve."""
-        curve, floor = run.curves[0], run.optimal_loss
-        window = max(self.records_per_epoch, 5)
-        tail = curve[-window - 1:]
-        gap = tail - floor if floor is not None else tail
-        logs = np.log10(np.maximum(gap, 1e-300))
-        steps = np.diff(logs)
-        rough, trend = float(np.median(np.abs(steps))), float(np.mean(steps))
-        span_epochs = (len(tail) - 1) / self.records_per_epoch
-        per_epoch = (logs[-1] - logs[0]) / span_epochs  # log10 change of the gap per epoch
-        numbers.update({"late_roughness": rough, "log10_gap_change_per_epoch": per_epoch})
+    def _stalled(self, run, label, name, lr_end, gamma, numbers) -> str:
+        """The words for a run below its start that did not converge: noise floor, jitter, or too slow (the label
+        comes from :func:`~optimlab.analysis.criteria.classify_curve`; this adds the why)."""
+        floor = run.optimal_loss
+        rough, trend = numbers["late_roughness"], numbers["late_trend_per_record"]
+        per_epoch = numbers["log10_gap_change_per_epoch"]
         final = float(run.final_losses[0])
         ratio = f"{final / floor:.3g}× the optimum" if floor else f"{final:.4g}"
-        if self.stochastic and rough > NOISY and rough > 2 * abs(trend):
+        if label == "noise_floor":
             predicted = None
-            if floor and name == "sgd":
+            if floor and name == "sgd" and self.H is not None:
                 predicted = floor + bounds.sgd_noise_floor(lr_end, run.batch_size, float(np.trace(self.H)), floor,
                                                            self.problem.n_examples)
                 numbers["predicted_noise_floor"] = predicted
-            text = (f"At a noise floor: the loss has stopped improving and jitters at {ratio} (late roughness "
+            return (f"At a noise floor: the loss has stopped improving and jitters at {ratio} (late roughness "
                     f"{rough:.3f} per record against a trend of {trend:+.3f}). Each minibatch gradient is a noisy "
                     f"estimate of the full one, and at the final η the noise keeps the parameters moving around the "
                     f"optimum" + (f"; for SGD the predicted floor is {predicted:.4e} (f* + η·f*·tr H/2B)"
                                   if predicted else "") + ". A smaller final η (decay) or a larger batch lowers it.")
-            return "noise_floor", text
-        if lr_end is not None and name in ("sgd",) + HEAVY_BALL and not self.stochastic and \
-                bounds.oscillates(lr_end, gamma, self.curv.lambda_max) and \
-                self._zigzag_bottleneck(lr_end, gamma):
-            text = (f"Oscillating: the loss is still {ratio}. At η = {_g(lr_end)} the error along the steepest "
-                    f"direction flips sign each update (η·λ_max = {_g(lr_end * self.curv.lambda_max)} > 1) and this "
-                    f"zig-zag is the slowest mode: a smaller η would converge faster.")
-            return "oscillating", text
-        target = self.tolerance(float(curve[0]), floor) if floor is not None else None
+        if label == "oscillating":
+            return (f"Oscillating: the loss is still {ratio} and its last epoch jumps up and down (roughness "
+                    f"{rough:.3f} per record against a trend of {trend:+.3f}) with the full gradient, where no "
+                    f"minibatch noise can cause it: the steps overshoot.")
+        target = tolerance(float(run.curves[0][0]), floor) if floor is not None else None
         needed = math.inf
         if target is not None and per_epoch < 0:
             needed = (math.log10(target) - math.log10(max(final - floor, 1e-300))) / per_epoch
@@ -253,7 +256,14 @@ class _Context:
                 + (f"; the schedule cut η from {_g(lr0)} to {_g(lr_end)}. " if cut else ". "))
         text += (f"At that rate it would need about {needed:.3g} more epochs to come {close}. "
                  if math.isfinite(needed) else f"At that rate it would never come {close}. ")
-        if lr_end is not None and target is not None and name in ("sgd",) + HEAVY_BALL + ("nesterov",):
+        if lr_end is not None and name in ("sgd",) + HEAVY_BALL and bounds.oscillates(lr_end, gamma,
+                                                                                      self.curv.lambda_max) \
+                and self._zigzag_bottleneck(lr_end, gamma):
+            text += (f"The slowest mode is a zig-zag: at η = {_g(lr_end)} the error along the steepest direction "
+                     f"flips sign each update (η·λ_max = {_g(lr_end * self.curv.lambda_max)} > 1) and shrinks less "
+                     f"than along the flattest one: a smaller η would converge faster. ")
+        if lr_end is not None and target is not None and name in ("sgd",) + HEAVY_BALL + ("nesterov",) \
+                and self.curv.lambda_min > 0:
             eff = lr0 / (1 - gamma)
             rate = bounds.gd_rate(eff, self.curv.lambda_max, self.curv.lambda_min)
             steps = bounds.steps_to_tolerance(rate, final - floor, target)
@@ -261,48 +271,13 @@ class _Context:
             text += (f"At η = {_g(lr0)} each update shrinks the error along the slowest direction by the factor "
                      f"{_g(rate)} (η{'/(1−γ)' if gamma else ''}·λ_min = {_g(eff * self.curv.lambda_min)}); kept "
                      f"constant, η = {_g(lr0)} would need about {_g(steps / self.updates_per_epoch)} more epochs.")
-        return "too_slow", text
+        return text.rstrip()
 
     def _zigzag_bottleneck(self, lr, gamma) -> bool:
         lam_max, lam_min = self.curv.lambda_max, self.curv.lambda_min
         top = np.abs(bounds.momentum_roots(lr, gamma, lam_max)).max()
         bottom = np.abs(bounds.momentum_roots(lr, gamma, lam_min)).max()
         return bool(top >= bottom)
-
-    def _recommend(self, run, name, hyper, limits, numbers):
-        """[low, high] for η: high is half the stability limit that applies (a margin from the edge, where noise and
-        zig-zag are amplified most); low is the smallest η whose run can close the gap within the budget."""
-        max_lr = limits.get("max_lr")
-        if max_lr is None or not math.isfinite(max_lr):
-            return None, None
-        high = 0.5 * max_lr
-        start = float(run.curves[0][0])
-        floor = run.optimal_loss
-        gap0 = start - floor if floor is not None else start
-        target = self.tolerance(start, floor) if floor is not None else 1e-6 * start
-        lrs = run.lr_by_epoch[0]
-        factor_sum = float(np.sum(lrs / lrs[0])) * self.updates_per_epoch  # Σ_t η_t/η over all updates
-        gamma = hyper.get("momentum", 0.0)
-        if name in ADAPTIVE:
-            # While far from the optimum the adaptive step moves each coordinate by about η per update (v̂/√ŝ and
-            # g/√s are ≈ ±1): η must be large enough to travel the distance D within the budget, and a tenth of D
-            # at most, so that the approach takes at least ten updates instead of overshooting.
-            distance = float(np.max(np.abs(run.initial_params[0] - self.point)))
-            low = distance / (factor_sum or 1.0)
-            high = min(high, distance / 10)
-        else:
-            low = math.log(max(gap0, target) / target) / (2 * self.curv.lambda_min * factor_sum) * (1 - gamma) \
-                if self.curv.lambda_min > 0 else 0.0
-        numbers["recommended_lr"] = [low, high]
-        rec_momentum = None
-        lr0 = float(lrs[0])
-        if name in HEAVY_BALL:
-            g_max = self._max_stable_gamma(lr0)
-            rec_momentum = [0.0, g_max]
-            numbers["max_stable_momentum_at_lr"] = g_max
-            eta_p, gamma_p, rate_p = bounds.optimal_momentum(self.curv.lambda_max, self.curv.lambda_min)
-            numbers["polyak_optimum"] = {"lr": eta_p, "momentum": gamma_p, "rate": rate_p}
-        return [low, high], rec_momentum
 
     def _max_stable_gamma(self, lr: float) -> float:
         """The largest γ (≤ 0.999) for which η stays stable: in mean square with minibatches, else the full-batch
@@ -320,3 +295,39 @@ class _Context:
             mid = 0.5 * (lo + hi)
             lo, hi = (mid, hi) if stable(mid) else (lo, mid)
         return lo
+
+
+def describe_range(r: MeasuredRange, what: str, epochs: int) -> str:
+    """A measured range in words: what was run, what worked, the verification, the edges, the theory."""
+    g = _g
+    lo, hi = r.search
+    if r.found:
+        m = r.middle_outcome
+        text = (f"Measured: {what} from {g(r.low)} to {g(r.high)} reached the goal (converged or noise floor) in "
+                f"{'every one of ' + str(len(r.seeds)) + ' seeds' if len(r.seeds) > 1 else 'seed ' + str(r.seeds[0])}"
+                f" with these settings ({r.configurations} configurations run over {g(lo)}–{g(hi)}); its middle "
+                f"{g(r.middle)}, run again alone, ended {m['label'].replace('_', ' ')} at loss {m['final_loss']:.4g} "
+                f"(start {m['initial_loss']:.4g}).")
+        for edge in r.edges:
+            text += (f" The range reaches the {edge} end of the search range ({g(lo if edge == 'low' else hi)}): "
+                     f"better values may lie beyond it.")
+    else:
+        text = (f"Measured: no {what} in {g(lo)}–{g(hi)} reached the goal within {epochs} epochs with these "
+                f"settings ({r.configurations} configurations run), so no range is recommended.")
+        alt = r.alternative or {}
+        if alt.get("change") == "epochs":
+            text += (f" With {alt['epochs']} epochs, {what} from {g(alt['low'])} to {g(alt['high'])} does "
+                     f"(measured on seed {alt['seed']}): add epochs.")
+        elif alt.get("change") == "no_decay":
+            text += (f" Without the schedule's decay, {what} from {g(alt['low'])} to {g(alt['high'])} does (measured "
+                     f"on seed {alt['seed']}): decay later, or not at all.")
+        elif alt.get("tried"):
+            tried = [f"{e} epochs" if t == "epochs" else "dropping the decay" for t, e in alt["tried"]]
+            text += (f" Nor did {', '.join(tried)} (measured on seed {r.seeds[0]}): the goal needs more epochs than "
+                     f"that, another start or another optimizer.")
+        else:
+            text += " More epochs would be needed (not measured here: too costly for this call)."
+    note = r.theory.get("note")
+    if note:
+        text += (" Theory and measurement disagree: " if r.theory.get("agrees") is False else " Theory: ") + note + "."
+    return text

@@ -9,12 +9,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from optimlab import checks, optim, schedules
+from optimlab import checks, memory, optim, schedules
 from optimlab.analysis import bounds
+from optimlab.analysis.advice import MeasuredRange, default_lr_search, measure_range
+from optimlab.analysis.criteria import classify_run
 from optimlab.analysis.curvature import curvature
 from optimlab.analysis.stability import hessian_second_moment, mean_square_max_lr
 from optimlab.results import jsonable
-from optimlab.train import train
+from optimlab.train import initial_params, train
 
 STOP_FACTOR = 4.0  # the classic test stops once the smoothed loss exceeds 4× its minimum (fastai's rule)
 # fastai smooths the noisy minibatch loss with an EMA (β = 0.98). optimlab records the full-data loss, which has no
@@ -34,9 +36,12 @@ class RangeTest:
     suggestions: dict  # classic rules: steepest, valley, minimum/10
     grid: np.ndarray  # the fixed learning rates
     grid_losses: np.ndarray  # (seeds, K): final loss of each short run, inf where it diverged
-    grid_suggestions: dict  # best (lowest median final loss), largest_stable (no seed diverged)
+    grid_suggestions: dict  # best (lowest median final loss), largest_stable (stable in every seed)
     bounds: dict = field(default_factory=dict)  # curvature bounds on η
     grid_epochs: int = 1
+    grid_labels: list = field(default_factory=list)  # (seeds, K): classify_curve's label of each short run
+    edges: dict = field(default_factory=dict)  # suggestion -> "low"/"high" where it sits at an end of the search
+    measured: MeasuredRange | None = None  # the recommended range: run, verified (see optimlab.analysis.advice)
 
     @property
     def band(self) -> dict:
@@ -52,8 +57,10 @@ class RangeTest:
                         "suggestions": self.suggestions},
             "grid": {"lrs": self.grid, "epochs": self.grid_epochs, "final_losses": self.grid_losses,
                      "median": band["median"], "low": band["low"], "high": band["high"],
-                     "suggestions": self.grid_suggestions},
+                     "suggestions": self.grid_suggestions, "labels": self.grid_labels},
+            "edges": self.edges,
             "bounds": self.bounds,
+            "measured": self.measured.to_dict() if self.measured else None,
         })
 
 
@@ -95,38 +102,72 @@ def suggest_valley(lrs, losses) -> float:
     return float(lrs[max(0, start + int(third) + int(third / 2))])
 
 
-def lr_range_test(problem, optimizer: str = "sgd", hyperparams: dict | None = None, batch_size: int = 10,
-                  start_lr: float = 1e-5, end_lr: float = 10.0, steps: int = 100, grid: int = 40,
-                  grid_epochs: int = 1, seeds: int = 5, seed: int = 1) -> RangeTest:
-    """Run both range tests on ``problem`` for ``optimizer`` (with ``hyperparams`` other than η).
+def lr_range_test(problem, optimizer: str = "sgd", hyperparams: dict | None = None, batch_size: int | None = None,
+                  start_lr: float | None = None, end_lr: float | None = None, steps: int = 100, grid: int = 40,
+                  grid_epochs: int | None = None, seeds: int = 5, seed: int = 1, epochs: int = 5,
+                  schedule: schedules.Schedule | None = None, period: int | None = None, init_scale: float = 1.0,
+                  progress=None) -> RangeTest:
+    """Run both range tests on ``problem`` for ``optimizer`` (with ``hyperparams`` other than η), and measure a
+    recommended range.
 
     Classic: one run of ``steps`` updates with η growing exponentially from ``start_lr`` to ``end_lr``, the full-data
     loss recorded after each update, stopped once its smoothed value exceeds 4× its minimum. Grid: ``grid``
-    learning rates spaced evenly in log between the same ends, each trained for ``grid_epochs`` epochs at a constant
-    η, all in one vectorized call per seed, for ``seeds`` seeds (each its own initial point and order).
+    learning rates spaced evenly in log between the same ends, each trained with the loop settings (``batch_size``,
+    ``grid_epochs`` epochs, default ``epochs``, ``schedule``, ``period``, ``init_scale``), all in one vectorized call
+    per seed, for ``seeds`` seeds (each its own initial point and order). The recommended range comes from
+    :func:`~optimlab.analysis.advice.measure_range` with the same settings and seeds. Default ends: 1e-5 to 10
+    times the problem's scale (:func:`~optimlab.analysis.advice.default_lr_search`). ``progress(done, total)`` is
+    called after each run.
     """
     hyperparams = dict(hyperparams or {})
     if "lr" not in optim.defaults(optimizer):
         raise ValueError(f"{optimizer} has no learning rate to search")
     if "lr" in hyperparams:
         raise ValueError("the range test searches η itself: give no lr")
+    steps = checks.check_int("steps", steps, minimum=5)
+    grid = checks.check_int("grid", grid, minimum=3)
+    seeds = checks.check_int("seeds", seeds, minimum=1)
+    epochs = checks.check_int("epochs", epochs, minimum=1)
+    grid_epochs = epochs if grid_epochs is None else checks.check_int("grid_epochs", grid_epochs, minimum=1)
+    batch_size = min(10, problem.n_examples) if batch_size is None else \
+        checks.check_int("batch_size", batch_size, minimum=1, maximum=problem.n_examples)
+    seed = checks.check_int("seed", seed, minimum=0)
+    optim.make(optimizer, **hyperparams)  # validate before any work
+    updates = grid_epochs * math.ceil(problem.n_examples / batch_size)
+    memory.check_fits("the classic range test's records", f"steps={steps}", memory.float_array_bytes(3, steps))
+    memory.check_fits("the fixed-η runs", f"points={grid} × {updates} updates",
+                      memory.float_array_bytes(grid, updates + grid_epochs + 6 * problem.dim))
+    memory.check_fits("the fixed-η results", f"points={grid} × seeds={seeds}", memory.float_array_bytes(grid, seeds))
+    curv = curvature(problem)
+    if start_lr is None or end_lr is None:
+        start = initial_params(problem, seed, init_scale)
+        low, high = default_lr_search(problem, optimizer, start, curv.lambda_max)
+        start_lr = low if start_lr is None else start_lr
+        end_lr = high if end_lr is None else end_lr
     start_lr = float(checks.check_range("start_lr", start_lr, "positive"))
     end_lr = float(checks.check_range("end_lr", end_lr, "positive"))
     if end_lr <= start_lr:
         raise ValueError(f"end_lr must be > start_lr={start_lr:g}, got {end_lr:g}")
-    steps = checks.check_int("steps", steps, minimum=5)
-    grid = checks.check_int("grid", grid, minimum=3)
-    seeds = checks.check_int("seeds", seeds, minimum=1)
-    grid_epochs = checks.check_int("grid_epochs", grid_epochs, minimum=1)
-    batch_size = checks.check_int("batch_size", batch_size, minimum=1, maximum=problem.n_examples)
-    optim.make(optimizer, **hyperparams)  # validate before any work
+    loop = {"batch_size": batch_size, "epochs": grid_epochs, "period": period, "schedule": schedule,
+            "init_scale": init_scale}
+    total = 1 + seeds + 2 * seeds + 2
+    done = [0]
+
+    def tick(*_):
+        done[0] += 1
+        if progress is not None:
+            progress(min(done[0], total), total)
 
     # classic
     per_epoch = math.ceil(problem.n_examples / batch_size)
     ramp = schedules.make("ramp", steps=steps, ratio=end_lr / start_lr)
     run = train(problem, optim.make(optimizer, lr=start_lr, **hyperparams), batch_size=batch_size,
-                epochs=math.ceil(steps / per_epoch), period=batch_size, schedule=ramp, seed=seed)
-    losses = np.array(run.losses[1:steps + 1], dtype=float)
+                epochs=math.ceil(steps / per_epoch), period=batch_size, schedule=ramp, seed=seed,
+                init_scale=init_scale)
+    tick()
+    # the records after each update: every update is sampled (period = batch size); drop the epochs' repeated ends
+    after_update = np.flatnonzero(np.diff(run.examples_seen) > 0) + 1
+    losses = np.array(run.losses[after_update][:steps], dtype=float)
     lrs = start_lr * ramp(1, np.arange(steps))
     valid = np.isfinite(losses)
     smoothed = np.full(steps, np.nan)
@@ -146,17 +187,27 @@ def lr_range_test(problem, optimizer: str = "sgd", hyperparams: dict | None = No
     # grid: K fixed learning rates in one call per seed
     grid_lrs = np.geomspace(start_lr, end_lr, grid)
     finals = np.empty((seeds, grid))
+    labels, stable_in = [], []
     for s in range(seeds):
-        short = train(problem, optim.make(optimizer, lr=grid_lrs, **hyperparams), batch_size=batch_size,
-                      epochs=grid_epochs, seed=seed + s)
+        short = train(problem, optim.make(optimizer, lr=grid_lrs, **hyperparams), **loop, seed=seed + s)
         finals[s] = np.where(short.diverged_mask, np.inf, short.final_losses)
+        outcomes = [classify_run(short, k) for k in range(grid)]
+        labels.append([o.label for o in outcomes])
+        stable_in.append([o.stable for o in outcomes])
+        tick()
     median = np.median(finals, axis=0)
-    stable = np.all(np.isfinite(finals), axis=0)
+    # "stable": ended below its start and did not diverge (criteria.Outcome.stable), in every seed
+    stable = np.all(stable_in, axis=0)
     grid_suggestions = {"best": float(grid_lrs[int(np.argmin(median))]),
                         "largest_stable": float(grid_lrs[np.flatnonzero(stable)[-1]]) if stable.any() else None}
+    edges = {}
+    for name, value in {**suggestions, **{f"grid {k}": v for k, v in grid_suggestions.items()}}.items():
+        if value is not None and value <= start_lr * (1 + 1e-9):
+            edges[name] = "low"
+        elif value is not None and value >= end_lr * (1 - 1e-9):
+            edges[name] = "high"
 
     # the curvature bounds the plot marks
-    curv = curvature(problem)
     gamma = hyperparams.get("momentum", optim.defaults(optimizer).get("momentum", 0.0))
     marks = {"lambda_max": curv.lambda_max}
     if optimizer in ("sgd", "momentum"):
@@ -168,5 +219,10 @@ def lr_range_test(problem, optimizer: str = "sgd", hyperparams: dict | None = No
         marks["full_batch"] = bounds.nesterov_max_lr(curv.lambda_max, gamma)
     else:
         marks["gd_2_over_lambda_max"] = bounds.gd_max_lr(curv.lambda_max)  # for reference: not the adaptive bound
+    marks = {k: v for k, v in marks.items() if math.isfinite(v) and v > 0}  # x⁴: no curvature at the optimum
+    bound = marks.get("minibatch", marks.get("full_batch"))
+    measured = measure_range(problem, optimizer, hyperparams, "lr", (start_lr, end_lr), loop=loop, seed=seed,
+                             seeds=seeds, bound=bound, progress=lambda d, t: tick())
     return RangeTest(optimizer, {**optim.defaults(optimizer), **hyperparams, "lr": None}, batch_size, lrs, losses,
-                     smoothed, suggestions, grid_lrs, finals, grid_suggestions, marks, grid_epochs)
+                     smoothed, suggestions, grid_lrs, finals, grid_suggestions, marks, grid_epochs,
+                     labels, edges, measured)

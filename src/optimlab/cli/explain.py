@@ -61,7 +61,7 @@ def run(args, out) -> int:
         if d.recommended_lr:
             facts.append(f"recommended η [{d.recommended_lr[0]:.3g}, {d.recommended_lr[1]:.3g}]")
         if d.recommended_momentum:
-            facts.append(f"γ ≤ {d.recommended_momentum[1]:.3g}")
+            facts.append(f"recommended γ [{d.recommended_momentum[0]:.3g}, {d.recommended_momentum[1]:.3g}]")
         out("  " + " · ".join(facts) + f"  (curvature: {d.curvature.method})")
         out("")
     return 0

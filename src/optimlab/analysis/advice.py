@@ -1,0 +1,293 @@
+"""Measured recommendations: a range of η (or γ) is printed only after it was run, in the same call, and worked.
+
+:func:`measure_range` searches one hyperparameter on the user's problem with the user's loop settings (batch size,
+epochs, period, schedule, initial scale, seed), K values in one vectorized :func:`~optimlab.train` call per seed:
+
+1. a coarse grid over the search range; every configuration is labelled by
+   :func:`~optimlab.analysis.criteria.classify_curve` (the one definition of the labels);
+2. a fine grid between the coarse neighbours of the longest stretch that reaches the goal (``converged`` or
+   ``noise_floor``) in every seed, or around the best value where none does;
+3. the range is the longest stretch of the fine grid that reaches the goal in every seed; its geometric middle is
+   run once more, alone, with the same flags (the user's seed), and must reach the goal too; otherwise the range
+   shrinks to the measured grid value nearest the middle, which is run alone in its turn.
+
+Where nothing reaches the goal, no range is given: the result says so, and measures what would (four times the
+epochs 4, 16 or 64 times; the same epochs without the schedule's decay) while that costs little. A range that touches an end of the
+search range is flagged: the best values may lie beyond it. The theory's bound is set beside the measurement, and
+where the two disagree the result says so and why.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from optimlab import memory, optim, schedules
+from optimlab.analysis.criteria import classify_run
+from optimlab.analysis.curvature import curvature
+from optimlab.results import jsonable
+from optimlab.train import train
+
+POINTS = 25  # values per grid: 6 decades at 0.25 decade, then the fine grid between two coarse neighbours
+DECADES_BELOW, DECADES_ABOVE = 5, 1  # default η search: from 1e-5 to 10 times the scale of the problem
+MORE_EPOCHS = (4, 16, 64)  # the alternatives measured, in turn, when nothing reaches the goal
+CHEAP_UPDATES = 2_000_000  # configurations × updates up to which an alternative is measured
+ADAPTIVE = ("adagrad", "rmsprop", "adam", "adamw", "adadelta")  # per-coordinate steps of about η
+
+
+@dataclass
+class MeasuredRange:
+    """What was run and what worked. ``low``/``high`` are None when no value reached the goal."""
+
+    parameter: str  # "lr" or "momentum"
+    optimizer: str
+    search: tuple  # (smallest, largest) value searched
+    low: float | None
+    high: float | None
+    middle: float | None
+    middle_outcome: dict | None  # the verification run: label, losses, and the value run
+    seeds: list
+    grid: np.ndarray  # every value run (coarse and fine), sorted
+    labels: list  # per grid value: the label in each seed
+    edges: list = field(default_factory=list)  # "low"/"high" where the range touches the search range's ends
+    theory: dict = field(default_factory=dict)  # bound, agrees, note
+    alternative: dict | None = None  # measured where nothing reached the goal
+    configurations: int = 0  # configurations trained in all
+
+    @property
+    def found(self) -> bool:
+        return self.low is not None
+
+    def to_dict(self) -> dict:
+        return jsonable({"parameter": self.parameter, "search": list(self.search), "low": self.low,
+                         "high": self.high, "middle": self.middle, "middle_outcome": self.middle_outcome,
+                         "seeds": self.seeds, "edges": self.edges, "theory": self.theory,
+                         "alternative": self.alternative, "configurations": self.configurations,
+                         "grid": self.grid, "labels": self.labels})
+
+
+def _setting(parameter: str, values: np.ndarray, hyperparams: dict) -> dict:
+    return {**hyperparams, parameter: values}
+
+
+def _label_grid(problem, optimizer, hyperparams, parameter, values, loop, seeds, progress, done):
+    """labels[s][k] for each seed and value, one vectorized train call per seed."""
+    labels = []
+    for s in seeds:
+        run = train(problem, optim.make(optimizer, **_setting(parameter, values, hyperparams)), **loop, seed=s)
+        labels.append([classify_run(run, k).label for k in range(run.num_configs)])
+        done[0] += 1
+        if progress is not None:
+            progress(done[0], done[1])
+    return np.array(labels, dtype=object)
+
+
+def _longest(flags) -> tuple[int, int] | None:
+    """(first, last) index of the longest run of True, or None."""
+    best, start = None, None
+    for i, f in enumerate(list(flags) + [False]):
+        if f and start is None:
+            start = i
+        elif not f and start is not None:
+            if best is None or i - 1 - start > best[1] - best[0]:
+                best = (start, i - 1)
+            start = None
+    return best
+
+
+def _fine(parameter, values, i, j):
+    lo, hi = values[max(i - 1, 0)], values[min(j + 1, len(values) - 1)]
+    if parameter == "momentum":  # γ is searched through 1 − γ, geometrically
+        return 1 - np.geomspace(1 - lo, max(1 - hi, 1e-6), POINTS)
+    return np.geomspace(lo, hi, POINTS)
+
+
+def middle_of(parameter: str, low: float, high: float) -> float:
+    """The geometric middle: √(low·high) for η; for γ the middle of 1 − γ, 1 − √((1 − low)(1 − high))."""
+    if parameter == "momentum":
+        return 1 - math.sqrt((1 - low) * (1 - high))
+    return math.sqrt(low * high)
+
+
+def search_grid(parameter: str, search) -> np.ndarray:
+    if parameter == "momentum":
+        return 1 - np.geomspace(1 - search[0], 1 - search[1], POINTS)
+    return np.geomspace(search[0], search[1], POINTS)
+
+
+def measure_range(problem, optimizer: str, hyperparams: dict, parameter: str, search, *, loop: dict, seed: int,
+                  seeds: int = 1, bound: float | None = None, progress=None) -> MeasuredRange:
+    """Search ``parameter`` ("lr" or "momentum") over ``search`` = (smallest, largest) on ``problem``, with the other
+    ``hyperparams`` fixed and the loop settings ``loop`` (batch_size, epochs, period, schedule, init_scale), on
+    seeds ``seed``, ``seed + 1``, ... See the module docstring for the procedure; ``bound`` is the theory's
+    largest stable value (η only), set beside the measurement."""
+    seed_list = [seed + s for s in range(seeds)]
+    updates = loop["epochs"] * math.ceil(problem.n_examples / loop["batch_size"])
+    memory.check_fits("the measurement runs", f"{POINTS} values × {updates} updates",
+                      memory.float_array_bytes(POINTS, updates + loop["epochs"] + 6 * problem.dim))
+    done = [0, 2 * seeds + 2]
+    coarse = search_grid(parameter, search)
+    labels = _label_grid(problem, optimizer, hyperparams, parameter, coarse, loop, seed_list, progress, done)
+    good = np.all(np.isin(labels, ("converged", "noise_floor")), axis=0)
+    region = _longest(good)
+    if region is None:  # refine around the best stable value, where the goal may hide between two coarse points
+        order = ["converged", "noise_floor", "too_slow", "oscillating", "diverged"]
+        rank = np.array([max(order.index(label) for label in labels[:, k]) for k in range(len(coarse))])
+        best = int(np.argmin(rank))
+        region = (best, best)
+        found_coarse = False
+    else:
+        found_coarse = True
+    fine = _fine(parameter, coarse, *region)
+    fine_labels = _label_grid(problem, optimizer, hyperparams, parameter, fine, loop, seed_list, progress, done)
+    fine_good = np.all(np.isin(fine_labels, ("converged", "noise_floor")), axis=0)
+    grid = np.concatenate([coarse, fine])
+    all_labels = np.concatenate([labels, fine_labels], axis=1)
+    order_ = np.argsort(grid)
+    result = MeasuredRange(parameter, optimizer, tuple(search), None, None, None, None, seed_list, grid[order_],
+                           all_labels[:, order_].T.tolist(), configurations=len(grid) * seeds)
+    stretch = _longest(fine_good)
+    if stretch is None and found_coarse:
+        values, stretch = coarse, region
+    else:
+        values = fine
+    if stretch is not None:
+        low, high = sorted((float(values[stretch[0]]), float(values[stretch[1]])))
+        _verify(result, problem, optimizer, hyperparams, parameter, loop, seed, low, high, values, stretch)
+        done[0] = done[1]
+        if progress is not None:
+            progress(done[0], done[1])
+    if result.found:
+        lo, hi = min(search), max(search)
+        result.edges = [name for name, at in (("low", lo), ("high", hi))
+                        if math.isclose(result.low if name == "low" else result.high, at, rel_tol=1e-9)
+                        or (name == "low" and result.low <= lo) or (name == "high" and result.high >= hi)]
+    else:
+        result.alternative = _alternative(problem, optimizer, hyperparams, parameter, coarse, loop, seed)
+    result.theory = _theory(result, bound, loop)
+    return result
+
+
+def _outcome_of(problem, optimizer, hyperparams, parameter, value, loop, seed) -> dict:
+    run = train(problem, optim.make(optimizer, **{**hyperparams, parameter: value}), **loop, seed=seed)
+    outcome = classify_run(run)
+    return {"value": value, "label": outcome.label, "seed": seed, "initial_loss": outcome.numbers["initial_loss"],
+            "final_loss": outcome.numbers["final_loss"], "optimal_loss": run.optimal_loss,
+            "epoch_losses": run.epoch_losses.tolist(), "reached_goal": outcome.reached_goal}
+
+
+def _verify(result, problem, optimizer, hyperparams, parameter, loop, seed, low, high, values, stretch):
+    """Run the geometric middle alone; if it misses the goal, fall back to the measured value nearest to it."""
+    middle = middle_of(parameter, low, high)
+    outcome = _outcome_of(problem, optimizer, hyperparams, parameter, middle, loop, seed)
+    result.configurations += 1
+    if not outcome["reached_goal"]:
+        inside = values[min(stretch):max(stretch) + 1]
+        nearest = float(inside[np.argmin(np.abs(np.log(np.abs(1 - inside) if parameter == "momentum" else inside)
+                                                 - math.log(abs(1 - middle) if parameter == "momentum"
+                                                            else middle)))])
+        low = high = middle = nearest
+        outcome = _outcome_of(problem, optimizer, hyperparams, parameter, middle, loop, seed)
+        result.configurations += 1
+        if not outcome["reached_goal"]:
+            result.middle_outcome = outcome
+            return
+    result.low, result.high, result.middle, result.middle_outcome = low, high, middle, outcome
+
+
+def _alternative(problem, optimizer, hyperparams, parameter, coarse, loop, seed) -> dict | None:
+    """What would reach the goal, measured on the coarse grid while cheap: more epochs (4, 16, 64 times), or the
+    same epochs without the schedule's decay."""
+    updates = loop["epochs"] * math.ceil(problem.n_examples / loop["batch_size"])
+    tries = []
+    if loop.get("schedule") is not None and loop["schedule"].name != "constant":
+        tries.append(("no_decay", 1, {**loop, "schedule": schedules.make("constant")}))
+    tries += [("epochs", m, {**loop, "epochs": m * loop["epochs"]}) for m in MORE_EPOCHS]
+    tried = []
+    for what, factor, setting in tries:
+        if len(coarse) * updates * factor > CHEAP_UPDATES:
+            break
+        tried.append((what, setting["epochs"]))
+        run = train(problem, optim.make(optimizer, **_setting(parameter, coarse, hyperparams)), **setting, seed=seed)
+        good = [classify_run(run, k).reached_goal for k in range(run.num_configs)]
+        stretch = _longest(good)
+        if stretch is not None:
+            return {"change": what, "epochs": setting["epochs"], "low": float(coarse[stretch[0]]),
+                    "high": float(coarse[stretch[1]]), "seed": seed}
+    return {"change": None, "tried": tried}
+
+
+def _theory(result: MeasuredRange, bound: float | None, loop: dict) -> dict:
+    """The bound beside the measurement: do they agree, and if not, why."""
+    if result.parameter != "lr":
+        return {}
+    if bound is None or not math.isfinite(bound) or bound <= 0:
+        return {"bound": None, "agrees": None,
+                "note": "the quadratic model at the optimum gives no finite bound on η here (zero curvature there)"}
+    unstable = [v for v, labels in zip(result.grid, result.labels) if "diverged" in labels]
+    first_unstable = min(unstable) if unstable else None
+    decays = loop.get("schedule") is not None and loop["schedule"].name != "constant"
+    adaptive = result.optimizer in ADAPTIVE
+    out = {"bound": bound, "first_diverged": first_unstable, "agrees": True}
+    if result.found and result.high > 1.05 * bound:
+        out["agrees"] = False
+        out["note"] = (f"η up to {result.high:.3g} reached the goal although the bound is {bound:.3g}: "
+                       + ("the schedule shrinks η below the bound before the instability compounds"
+                          if decays else "an unstable mode that starts small grows past the divergence factor only "
+                                         "after more updates than this budget has, or the curvature along the path "
+                                         "is smaller than at the optimum"))
+    elif first_unstable is not None and first_unstable < 0.5 * bound:
+        out["agrees"] = False
+        out["note"] = (f"runs diverged from η = {first_unstable:.3g}, below the bound {bound:.3g}: "
+                       + ("the bound holds for the per-coordinate steps at the end of the run, and the first steps, "
+                          "before the averages of g² build up, are larger" if adaptive else
+                          "the bound holds for the curvature at the optimum, and the curvature along the path (from "
+                          "the start) or across minibatches is larger"))
+    else:
+        out["note"] = (f"consistent with the bound {bound:.3g}" + (f": the smallest η measured to diverge is "
+                                                                   f"{first_unstable:.3g}" if first_unstable else ""))
+    return out
+
+
+def schedule_of(run, k: int = 0) -> schedules.Schedule:
+    """The schedule a run used, rebuilt from its description (``lecture(after=2, factor=0.1)``); a setting given
+    as a list takes configuration ``k``'s value."""
+    text = run.schedule
+    name, _, inner = text.partition("(")
+    settings = {}
+    for part in filter(None, (p.strip() for p in inner.rstrip(")").split(","))):
+        key, _, value = part.partition("=")
+        settings[key] = run.hyperparams[k].get(key, value) if value.startswith("[") else ast.literal_eval(value)
+    return schedules.make(name, **{key: v for key, v in settings.items() if not isinstance(v, str)})
+
+
+def loop_of(run, k: int = 0) -> dict:
+    """The loop settings of configuration ``k`` of a run, as keyword arguments of :func:`~optimlab.train`: batch
+    size, epochs, period, schedule, initial scale, and the initial parameters themselves where they were given."""
+    loop = {"batch_size": run.batch_size, "epochs": run.epochs, "period": run.period, "schedule": schedule_of(run, k),
+            "init_scale": float(run.provenance.get("init_scale", 1.0))}
+    if run.provenance.get("init") == "given":
+        loop["init"] = run.initial_params[k]
+    return loop
+
+
+def default_lr_search(problem, optimizer: str, start, lambda_max: float) -> tuple[float, float]:
+    """Where to look for η: 1e-5 to 10 times the problem's own scale. For gradient descent and momentum the scale is
+    2/λ (λ the largest curvature at the optimum or at the start, whichever is larger: on x⁴ the optimum has none);
+    for the adaptive methods, whose steps move each coordinate by about η, the distance from the start to the
+    optimum (or the start's size where the optimum is unknown)."""
+    start = np.asarray(start, dtype=float)
+    if optimizer in ADAPTIVE:
+        ref = problem.optimum if problem.optimum is not None else np.zeros_like(start)
+        scale = float(np.max(np.abs(start - ref))) or float(np.max(np.abs(start))) or 1.0
+    else:
+        lam = lambda_max
+        try:
+            lam = max(lam, curvature(problem, start).lambda_max) if np.isfinite(start).all() else lam
+        except ValueError:
+            pass
+        scale = 2.0 / lam if math.isfinite(lam) and lam > 0 else 1.0
+    return scale * 10.0 ** -DECADES_BELOW, scale * 10.0 ** DECADES_ABOVE
