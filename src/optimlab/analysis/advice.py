@@ -157,9 +157,6 @@ def measure_range(problem, optimizer: str, hyperparams: dict, parameter: str, se
     if stretch is not None:
         low, high = sorted((float(values[stretch[0]]), float(values[stretch[1]])))
         _verify(result, problem, optimizer, hyperparams, parameter, loop, seed, low, high, values, stretch)
-        done[0] = done[1]
-        if progress is not None:
-            progress(done[0], done[1])
     if result.found:
         lo, hi = min(search), max(search)
         result.edges = [name for name, at in (("low", lo), ("high", hi))
@@ -168,6 +165,8 @@ def measure_range(problem, optimizer: str, hyperparams: dict, parameter: str, se
     else:
         result.alternative = _alternative(problem, optimizer, hyperparams, parameter, coarse, loop, seed)
     result.theory = _theory(result, bound, loop)
+    if progress is not None:  # the verification and the alternatives are the last steps, whichever were needed
+        progress(done[1], done[1])
     return result
 
 

@@ -150,13 +150,13 @@ def lr_range_test(problem, optimizer: str = "sgd", hyperparams: dict | None = No
         raise ValueError(f"end_lr must be > start_lr={start_lr:g}, got {end_lr:g}")
     loop = {"batch_size": batch_size, "epochs": grid_epochs, "period": period, "schedule": schedule,
             "init_scale": init_scale}
-    total = 1 + seeds + 2 * seeds + 2
+    total = 1 + seeds + 2 * seeds + 2  # the classic run, the band's seeds, then measure_range's steps
     done = [0]
 
     def tick(*_):
         done[0] += 1
         if progress is not None:
-            progress(min(done[0], total), total)
+            progress(done[0], total)
 
     # classic
     per_epoch = math.ceil(problem.n_examples / batch_size)
@@ -222,7 +222,8 @@ def lr_range_test(problem, optimizer: str = "sgd", hyperparams: dict | None = No
     marks = {k: v for k, v in marks.items() if math.isfinite(v) and v > 0}  # x⁴: no curvature at the optimum
     bound = marks.get("minibatch", marks.get("full_batch"))
     measured = measure_range(problem, optimizer, hyperparams, "lr", (start_lr, end_lr), loop=loop, seed=seed,
-                             seeds=seeds, bound=bound, progress=lambda d, t: tick())
+                             seeds=seeds, bound=bound,
+                             progress=None if progress is None else lambda d, t: progress(1 + seeds + d, total))
     return RangeTest(optimizer, {**optim.defaults(optimizer), **hyperparams, "lr": None}, batch_size, lrs, losses,
                      smoothed, suggestions, grid_lrs, finals, grid_suggestions, marks, grid_epochs,
                      labels, edges, measured)
