@@ -69,6 +69,10 @@ def test_replay_gives_the_numbers_the_original_code_printed():
     assert run.epochs_axis[lecture_last] == 0.991
     assert f"{run.losses[lecture_last]:.4e}" == "5.0055e-05"
     assert run.examples_seen[lecture_last + 1] == 1000 and run.epoch_losses[0] == run.losses[lecture_last + 1]
+    assert original.printed_losses(run)[0] == run.losses[lecture_last]  # what the report's replay table shows
+    assert original.printed_losses(run)[1] == run.losses[int(np.flatnonzero(run.examples_seen == 1991)[0])]
+    gd = original.replay("post__gd_bs1000_lr0.999")  # one sample per epoch, at its end: both readings agree
+    np.testing.assert_array_equal(original.printed_losses(gd), gd.epoch_losses)
     assert len(original.records()) == 27
 
 

@@ -91,6 +91,17 @@ def replay(key: str, on=None) -> Run:
                  epochs=s["epochs"], period=s["period"], schedule=s["schedule"], init=init, order=order)
 
 
+def printed_losses(run: Run) -> np.ndarray:
+    """What the lecture's code printed per epoch: its last sample of each epoch (the loss after minibatch i for the
+    last i with i·batch_size % period == 0), not the loss at the epoch's end that ``run.epoch_losses`` holds.
+    With batch 1 and period 10 that is after 991 of 1000 examples. (E,) or (K, E), as ``epoch_losses``."""
+    n, b = run.problem.n_examples, run.batch_size
+    last = max(i for i in range(-(-n // b)) if i * b % run.period == 0)
+    at = [(e - 1) * n + min((last + 1) * b, n) for e in range(1, run.epochs + 1)]
+    index = np.searchsorted(run.examples_seen, at)
+    return run.losses[..., index]
+
+
 def replay_all(progress=None) -> list[Replay]:
     """Every record, in the file's order."""
     shared = problem()
@@ -99,6 +110,6 @@ def replay_all(progress=None) -> list[Replay]:
         run = replay(key, shared)
         out.append(Replay(key, records()[key]["role"], run))
         if progress:
-            progress(f"[{i:2d}/{len(records())}] replay {key}: epoch losses "
-                     + " ".join(f"{x:.4e}" for x in run.epoch_losses))
+            progress(f"[{i:2d}/{len(records())}] replay {key}: losses printed per epoch "
+                     + " ".join(f"{x:.4e}" for x in printed_losses(run)))
     return out
