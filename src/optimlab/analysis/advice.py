@@ -11,9 +11,9 @@ epochs, period, schedule, initial scale, seed), K values in one vectorized :func
    run once more, alone, with the same flags (the user's seed), and must reach the goal too; otherwise the range
    shrinks to the measured grid value nearest the middle, which is run alone in its turn.
 
-Where nothing reaches the goal, no range is given: the result says so, and measures what would (four times the
-epochs 4, 16 or 64 times; the same epochs without the schedule's decay) while that costs little. A range that touches an end of the
-search range is flagged: the best values may lie beyond it. The theory's bound is set beside the measurement, and
+Where nothing reaches the goal, no range is given: the result says so, and measures what would (the epochs 4, 16
+or 64 times; the same epochs without the schedule's decay) while that costs little. A range that touches an end of
+the search range is flagged: the best values may lie beyond it. The theory's bound is set beside the measurement, and
 where the two disagree the result says so and why.
 """
 

@@ -18,7 +18,8 @@ The labels, checked in this order:
    deterministic one (full batch), where no noise can cause it.
 5. ``too_slow``: below its start, still improving smoothly, not yet at the optimum.
 
-"stable" (lr-find's word, :attr:`Outcome.stable`) means: ended below its start and did not diverge. "Reaches the goal" means ``converged`` or ``noise_floor``.
+"stable" (lr-find's word, :attr:`Outcome.stable`) means: ended below its start and did not diverge. "Reaches the
+goal" means ``converged`` or ``noise_floor``.
 """
 
 from __future__ import annotations

@@ -124,9 +124,9 @@ def curvature(problem: Problem, params=None, idx=None, method: str = "auto", tol
     ``method``: "exact" (the problem's closed-form Hessian, else the dense build), "dense" (the Hessian from P
     Hessian-vector products, then eigvalsh), "lanczos" (scipy eigsh on Hessian-vector products: ``converged`` means
     each eigenvalue is within ``tol`` relative of an eigenvalue of H, by its residual; ``max_iter`` caps ARPACK's
-    restarts, 100 rather than scipy's 10·P, so that a hopeless case (below) ends in seconds, not minutes), or "auto": exact where a closed form
-    exists, dense up to :data:`DENSE_MAX_DIM` parameters, Lanczos beyond. See the module docstring for what
-    ``converged`` guarantees.
+    restarts, 100 rather than scipy's 10·P, so that a hopeless case ends in seconds, not minutes), or "auto":
+    exact where a closed form exists, dense up to :data:`DENSE_MAX_DIM` parameters, Lanczos beyond. See the module
+    docstring for what ``converged`` guarantees.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")

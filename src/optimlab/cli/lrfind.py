@@ -6,7 +6,7 @@ import json
 import textwrap
 
 from optimlab import files, plots
-from optimlab.analysis.diagnosis import describe_range
+from optimlab.analysis.advice_text import describe_range
 from optimlab.analysis.range_test import lr_range_test
 from optimlab.cli import common
 
@@ -69,5 +69,6 @@ def run(args, out) -> int:
     out(textwrap.fill(describe_range(result.measured, "η", result.grid_epochs), width=110,
                       initial_indent="  ", subsequent_indent="    "))
     marks = ", ".join(f"{k.replace('_', ' ')} {v:.4g}" for k, v in result.bounds.items())
-    out(f"  curvature: {marks or 'none at the optimum (no bound on η from it)'}" + (f"\n  figure written to {args.plot}" if args.plot else ""))
+    out(f"  curvature: {marks or 'none at the optimum (no bound on η from it)'}"
+        + (f"\n  figure written to {args.plot}" if args.plot else ""))
     return 0

@@ -1,0 +1,46 @@
+"""Measured ranges in words (:class:`~optimlab.analysis.advice.MeasuredRange`): what was run, what worked, the
+verification run, the edges of the search, and the theory beside it. Returns strings; the CLI prints them."""
+
+from __future__ import annotations
+
+from optimlab.analysis.advice import MeasuredRange
+
+
+def _g(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def describe_range(r: MeasuredRange, what: str, epochs: int) -> str:
+    """A measured range in words: what was run, what worked, the verification, the edges, the theory."""
+    g = _g
+    lo, hi = r.search
+    if r.found:
+        m = r.middle_outcome
+        text = (f"Measured: {what} from {g(r.low)} to {g(r.high)} reached the goal (converged or noise floor) in "
+                f"{'every one of ' + str(len(r.seeds)) + ' seeds' if len(r.seeds) > 1 else 'seed ' + str(r.seeds[0])}"
+                f" with these settings ({r.configurations} configurations run over {g(lo)}–{g(hi)}); its middle "
+                f"{g(r.middle)}, run again alone, ended {m['label'].replace('_', ' ')} at loss {m['final_loss']:.4g} "
+                f"(start {m['initial_loss']:.4g}).")
+        for edge in r.edges:
+            text += (f" The range reaches the {edge} end of the search range ({g(lo if edge == 'low' else hi)}): "
+                     f"better values may lie beyond it.")
+    else:
+        text = (f"Measured: no {what} in {g(lo)}–{g(hi)} reached the goal within {epochs} epochs with these "
+                f"settings ({r.configurations} configurations run), so no range is recommended.")
+        alt = r.alternative or {}
+        if alt.get("change") == "epochs":
+            text += (f" With {alt['epochs']} epochs, {what} from {g(alt['low'])} to {g(alt['high'])} does "
+                     f"(measured on seed {alt['seed']}): add epochs.")
+        elif alt.get("change") == "no_decay":
+            text += (f" Without the schedule's decay, {what} from {g(alt['low'])} to {g(alt['high'])} does (measured "
+                     f"on seed {alt['seed']}): decay later, or not at all.")
+        elif alt.get("tried"):
+            tried = [f"{e} epochs" if t == "epochs" else "dropping the decay" for t, e in alt["tried"]]
+            text += (f" Nor did {', '.join(tried)} (measured on seed {r.seeds[0]}): the goal needs more epochs than "
+                     f"that, another start or another optimizer.")
+        else:
+            text += " More epochs would be needed (not measured here: too costly for this call)."
+    note = r.theory.get("note")
+    if note:
+        text += (" Theory and measurement disagree: " if r.theory.get("agrees") is False else " Theory: ") + note + "."
+    return text
