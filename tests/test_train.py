@@ -156,6 +156,16 @@ def test_batched_configurations_equal_separate_runs_even_when_one_diverges(probl
         assert batch.diverged_at[k] == alone.diverged_at
 
 
+def test_configurations_that_all_diverge_at_the_same_record(problem):
+    # every configuration still running crosses at one record: nothing is left to run, and nothing fails
+    run = lecture_run(problem, "momentum", lr=[50.0, 60.0], momentum=[0.5, 0.6])
+    assert run.diverged == [True, True] and run.diverged_at == [20, 20]  # the record after 20 examples
+    assert np.all(np.isnan(run.losses[:, 3:])) and np.isfinite(run.losses[:, :3]).all()
+    start = lecture_run(problem, "adam", lr=[0.1, 0.2], epochs=1)
+    dead = optimlab.train(problem, optimlab.optim.make("adam", lr=[0.1, 0.2]), init=[1e300, 1e300, 0.0], epochs=1)
+    assert dead.diverged_at == [0, 0] and start.diverged == [False, False]
+
+
 def test_diverged_configuration_is_frozen(problem):
     run = lecture_run(problem, "adam", lr=[0.1, 1e6])
     assert run.diverged == [False, True]

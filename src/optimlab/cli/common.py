@@ -46,7 +46,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     d = defaults_of(train)
     loop = parser.add_argument_group("training loop")
     loop.add_argument("--batch-size", type=int, default=None,
-                      help=f"examples per minibatch (default {d['batch_size']})")
+                      help="examples per minibatch (default: 10, or n on a problem with fewer examples)")
     loop.add_argument("--epochs", type=int, default=None, help=f"passes over the data (default {d['epochs']})")
     loop.add_argument("--period", type=int, default=None,
                       help="record the full loss every PERIOD examples (a multiple of the batch size)")
