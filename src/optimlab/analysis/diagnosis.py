@@ -89,6 +89,7 @@ class _Context:
         self.second_moment = None
         if self.stochastic and self.H is not None and problem.dim <= MEAN_SQUARE_MAX_DIM:
             self.second_moment = hessian_second_moment(problem, run.batch_size, self.point)[1]
+        self.measured: dict = {}  # measurements shared between configurations (see _measure)
         self.updates_per_epoch = math.ceil(problem.n_examples / run.batch_size)
 
     # -- the bound that applies ------------------------------------------------------------------------------------
@@ -175,14 +176,23 @@ class _Context:
         fixed = {key: v for key, v in hyper.items() if key in optim.defaults(name) and key != "lr"}
         start = run.initial_params[0]
         search = default_lr_search(self.problem, name, start, self.curv.lambda_max)
-        lr_range = measure_range(self.problem, name, fixed, "lr", search, loop=loop, seed=run.seed, seeds=seeds,
-                                 bound=limits.get("max_lr"))
+        # configurations that differ only in η share one measurement of the η range (and K that differ only in γ,
+        # one of γ): the key holds everything else the measurement depends on
+        key = ("lr", repr(sorted(fixed.items())), repr({k_: v for k_, v in loop.items() if k_ != "init"}),
+               np.asarray(loop.get("init", ())).tobytes(), start.tobytes(), limits.get("max_lr"), seeds)
+        if key not in self.measured:
+            self.measured[key] = measure_range(self.problem, name, fixed, "lr", search, loop=loop, seed=run.seed,
+                                               seeds=seeds, bound=limits.get("max_lr"))
+        lr_range = self.measured[key]
         text += " " + describe_range(lr_range, "η", loop["epochs"])
         momentum_range = None
         if "momentum" in hyper:
             others = {key: v for key, v in fixed.items() if key != "momentum"}
-            momentum_range = measure_range(self.problem, name, {**others, "lr": hyper["lr"]}, "momentum",
-                                           (0.0, 0.999), loop=loop, seed=run.seed, seeds=seeds)
+            key = ("momentum", repr(sorted(others.items())), hyper["lr"]) + key[2:]
+            if key not in self.measured:
+                self.measured[key] = measure_range(self.problem, name, {**others, "lr": hyper["lr"]}, "momentum",
+                                                   (0.0, 0.999), loop=loop, seed=run.seed, seeds=seeds)
+            momentum_range = self.measured[key]
             text += " " + describe_range(momentum_range, f"γ at η = {_g(hyper['lr'])}", loop["epochs"])
         return text, lr_range, momentum_range
 
