@@ -147,6 +147,20 @@ def test_largest_stable_means_below_the_start_and_not_diverged_in_every_seed():
         for s, lab in enumerate(r.grid_labels))
 
 
+def test_measurements_use_the_runs_own_loop_settings():
+    problem = problems.make("linear-regression", seed=1)
+    sched = optimlab.schedules.make("lecture", after=1, factor=[0.1, 0.5])
+    run = optimlab.train(problem, optimlab.optim.make("sgd", lr=[0.1, 0.2]), batch_size=20, epochs=3, period=40,
+                         schedule=sched, seed=3, init_scale=2.0)
+    for k, factor in enumerate([0.1, 0.5]):
+        loop = advice.loop_of(run, k)
+        assert loop["schedule"].describe() == f"lecture(after=1, factor={factor})"
+        assert (loop["batch_size"], loop["epochs"], loop["period"], loop["init_scale"]) == (20, 3, 40, 2.0)
+        again = optimlab.train(problem, optimlab.optim.make("sgd", lr=run.hyperparams[k]["lr"]), **loop, seed=3)
+        # the same run, up to the few ulps BLAS gives a (2, P) product against a (1, P) one
+        np.testing.assert_allclose(again.losses, run.losses[k], rtol=1e-12)
+
+
 # -- one definition of the labels --------------------------------------------------------------------------------
 
 T = np.linspace(0, 5, 51)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -254,13 +255,11 @@ def _theory(result: MeasuredRange, bound: float | None, loop: dict) -> dict:
 def schedule_of(run, k: int = 0) -> schedules.Schedule:
     """The schedule a run used, rebuilt from its description (``lecture(after=2, factor=0.1)``); a setting given
     as a list takes configuration ``k``'s value."""
-    text = run.schedule
-    name, _, inner = text.partition("(")
+    name, _, inner = run.schedule.partition("(")
     settings = {}
-    for part in filter(None, (p.strip() for p in inner.rstrip(")").split(","))):
-        key, _, value = part.partition("=")
-        settings[key] = run.hyperparams[k].get(key, value) if value.startswith("[") else ast.literal_eval(value)
-    return schedules.make(name, **{key: v for key, v in settings.items() if not isinstance(v, str)})
+    for key, value in re.findall(r"(\w+)=(\[[^\]]*\]|[^,)]+)", inner):
+        settings[key] = run.hyperparams[k][key] if value.startswith("[") else ast.literal_eval(value.strip())
+    return schedules.make(name, **settings)
 
 
 def loop_of(run, k: int = 0) -> dict:

@@ -16,7 +16,7 @@ from optimlab.analysis.criteria import classify_run
 from optimlab.analysis.curvature import curvature
 from optimlab.analysis.stability import hessian_second_moment, mean_square_max_lr
 from optimlab.results import jsonable
-from optimlab.train import initial_params, train
+from optimlab.train import default_batch_size, initial_params, train
 
 STOP_FACTOR = 4.0  # the classic test stops once the smoothed loss exceeds 4× its minimum (fastai's rule)
 # fastai smooths the noisy minibatch loss with an EMA (β = 0.98). optimlab records the full-data loss, which has no
@@ -129,7 +129,7 @@ def lr_range_test(problem, optimizer: str = "sgd", hyperparams: dict | None = No
     seeds = checks.check_int("seeds", seeds, minimum=1)
     epochs = checks.check_int("epochs", epochs, minimum=1)
     grid_epochs = epochs if grid_epochs is None else checks.check_int("grid_epochs", grid_epochs, minimum=1)
-    batch_size = min(10, problem.n_examples) if batch_size is None else \
+    batch_size = default_batch_size(problem.n_examples) if batch_size is None else \
         checks.check_int("batch_size", batch_size, minimum=1, maximum=problem.n_examples)
     seed = checks.check_int("seed", seed, minimum=0)
     optim.make(optimizer, **hyperparams)  # validate before any work
