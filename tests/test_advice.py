@@ -203,7 +203,7 @@ REFUSED = [  # (what, call, message)
                                                           epochs=100),
      r"would need .* GiB for the loss records"),
     ("range test points=1e9", lambda p: lr_range_test(p, grid=10 ** 9),
-     r"points=1000000000 × 500 updates would need .* GiB for the fixed-η runs"),
+     r"points=1000000000 × 500 updates would need 3.82 TiB for the fixed-η runs"),
     ("range test steps=1e9", lambda p: lr_range_test(p, steps=10 ** 9),
      r"steps=1000000000 would need 22.4 GiB for the classic range test's records"),
 ]
@@ -218,7 +218,7 @@ def test_sizes_that_would_not_fit_are_refused_before_allocation(what, action, me
 
 def test_memory_estimate():
     assert memory.float_array_bytes(1, 10 ** 8 * 100 + 1) == pytest.approx(8.0 * (10 ** 10 + 1))
-    assert memory.gib(80 * 10 ** 9) == "74.5 GiB" and memory.gib(2 ** 20) == "1 MiB"
+    assert memory.gib(80 * 10 ** 9) == "74.5 GiB" and memory.gib(2 ** 20) == "1 MiB" and memory.gib(2 ** 42) == "4 TiB"
     assert memory.allowed_bytes() > 0
 
 

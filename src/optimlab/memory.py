@@ -24,7 +24,11 @@ def allowed_bytes() -> int:
 
 
 def gib(nbytes: float) -> str:
-    return f"{nbytes / 2 ** 30:.3g} GiB" if nbytes >= 2 ** 27 else f"{nbytes / 2 ** 20:.3g} MiB"
+    """Bytes in the unit a reader takes in at a glance: MiB, GiB or TiB, three significant digits."""
+    for unit, size in (("TiB", 2 ** 40), ("GiB", 2 ** 30)):
+        if nbytes >= size / 8:
+            return f"{nbytes / size:.3g} {unit}"
+    return f"{nbytes / 2 ** 20:.3g} MiB"
 
 
 def check_fits(what: str, given: str, nbytes: float) -> None:
