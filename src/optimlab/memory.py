@@ -25,8 +25,8 @@ def allowed_bytes() -> int:
 
 def gib(nbytes: float) -> str:
     """Bytes in the unit a reader takes in at a glance: MiB, GiB or TiB, three significant digits."""
-    for unit, size in (("TiB", 2 ** 40), ("GiB", 2 ** 30)):
-        if nbytes >= size / 8:
+    for unit, size, from_ in (("TiB", 2 ** 40, 2 ** 40), ("GiB", 2 ** 30, 2 ** 27)):
+        if nbytes >= from_:
             return f"{nbytes / size:.3g} {unit}"
     return f"{nbytes / 2 ** 20:.3g} MiB"
 
