@@ -203,7 +203,7 @@ REFUSED = [  # (what, call, message)
                                                           epochs=100),
      r"would need .* GiB for the loss records"),
     ("range test points=1e9", lambda p: lr_range_test(p, grid=10 ** 9),
-     r"points=1000000000 × 500 updates would need 3.82 TiB for the fixed-η runs"),
+     r"points=1000000000 × 500 updates would need 3.81 TiB for the fixed-η runs"),  # 1e9 × (500 + 5 + 6·3) floats
     ("range test steps=1e9", lambda p: lr_range_test(p, steps=10 ** 9),
      r"steps=1000000000 would need 22.4 GiB for the classic range test's records"),
 ]
