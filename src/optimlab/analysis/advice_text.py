@@ -10,13 +10,17 @@ def _g(x: float) -> str:
     return f"{x:.3g}"
 
 
+def _span(what: str, low: float, high: float) -> str:
+    return f"{what} = {_g(low)}" if _g(low) == _g(high) else f"{what} from {_g(low)} to {_g(high)}"
+
+
 def describe_range(r: MeasuredRange, what: str, epochs: int) -> str:
     """A measured range in words: what was run, what worked, the verification, the edges, the theory."""
     g = _g
     lo, hi = r.search
     if r.found:
         m = r.middle_outcome
-        text = (f"Measured: {what} from {g(r.low)} to {g(r.high)} reached the goal (converged or noise floor) in "
+        text = (f"Measured: {_span(what, r.low, r.high)} reached the goal (converged or noise floor) in "
                 f"{'every one of ' + str(len(r.seeds)) + ' seeds' if len(r.seeds) > 1 else 'seed ' + str(r.seeds[0])}"
                 f" with these settings ({r.configurations} configurations run over {g(lo)}–{g(hi)}); its middle "
                 f"{g(r.middle)}, run again alone, ended {m['label'].replace('_', ' ')} at loss {m['final_loss']:.4g} "
@@ -29,10 +33,10 @@ def describe_range(r: MeasuredRange, what: str, epochs: int) -> str:
                 f"settings ({r.configurations} configurations run), so no range is recommended.")
         alt = r.alternative or {}
         if alt.get("change") == "epochs":
-            text += (f" With {alt['epochs']} epochs, {what} from {g(alt['low'])} to {g(alt['high'])} does "
+            text += (f" With {alt['epochs']} epochs, {_span(what, alt['low'], alt['high'])} does "
                      f"(measured on seed {alt['seed']}): add epochs.")
         elif alt.get("change") == "no_decay":
-            text += (f" Without the schedule's decay, {what} from {g(alt['low'])} to {g(alt['high'])} does (measured "
+            text += (f" Without the schedule's decay, {_span(what, alt['low'], alt['high'])} does (measured "
                      f"on seed {alt['seed']}): decay later, or not at all.")
         elif alt.get("tried"):
             tried = [f"{e} epochs" if t == "epochs" else "dropping the decay" for t, e in alt["tried"]]

@@ -167,7 +167,9 @@ class _Context:
             if curv.lambda_min > 0:
                 eta_p, gamma_p, rate_p = bounds.optimal_momentum(curv.lambda_max, curv.lambda_min)
                 numbers["polyak_optimum"] = {"lr": eta_p, "momentum": gamma_p, "rate": rate_p}
-        return Diagnosis(label, text, curv, limits.get("max_lr"), recommended, rec_momentum, numbers,
+        max_lr = limits.get("max_lr")
+        max_lr = max_lr if max_lr is not None and math.isfinite(max_lr) else None  # x⁴: no curvature, no bound
+        return Diagnosis(label, text, curv, max_lr, recommended, rec_momentum, numbers,
                          {"optimizer": name, **hyper, "batch_size": run.batch_size}, lr_range, momentum_range)
 
     def _measure(self, run, k, name, hyper, limits, seeds, text):
