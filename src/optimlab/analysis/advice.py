@@ -70,6 +70,12 @@ class MeasuredRange:
                          "grid": self.grid, "labels": self.labels})
 
 
+def measurement_runs(seeds: int) -> int:
+    """How many steps :func:`measure_range` reports to ``progress``: a coarse and a fine grid per seed, then the
+    verification and the alternatives, counted as two."""
+    return 2 * seeds + 2
+
+
 def _setting(parameter: str, values: np.ndarray, hyperparams: dict) -> dict:
     return {**hyperparams, parameter: values}
 
@@ -129,7 +135,7 @@ def measure_range(problem, optimizer: str, hyperparams: dict, parameter: str, se
     updates = loop["epochs"] * math.ceil(problem.n_examples / loop["batch_size"])
     memory.check_fits("the measurement runs", f"{POINTS} values × {updates} updates",
                       memory.float_array_bytes(POINTS, updates + loop["epochs"] + 6 * problem.dim))
-    done = [0, 2 * seeds + 2]
+    done = [0, measurement_runs(seeds)]
     coarse = search_grid(parameter, search)
     labels = _label_grid(problem, optimizer, hyperparams, parameter, coarse, loop, seed_list, progress, done)
     good = np.all(np.isin(labels, ("converged", "noise_floor")), axis=0)

@@ -15,7 +15,7 @@ import numpy as np
 
 from optimlab import optim
 from optimlab.analysis import bounds
-from optimlab.analysis.advice import MeasuredRange, default_lr_search, loop_of, measure_range
+from optimlab.analysis.advice import MeasuredRange, default_lr_search, loop_of, measure_range, measurement_runs
 from optimlab.analysis.advice_text import describe_range
 from optimlab.analysis.criteria import CONVERGED_WITHIN, classify_run, tolerance
 from optimlab.analysis.curvature import Curvature, curvature, hessian_matrix
@@ -57,13 +57,20 @@ def explain(run: Run, measure: bool = True, seeds: int = 1, progress=None):
 
     ``measure``: search η (and γ for momentum) with the run's own settings on ``seeds`` seeds (the run's seed and
     the next ones) and recommend only what was run and reached the goal; False gives the diagnosis alone, with no
-    recommendation. ``progress(done, total)`` is called after each configuration's measurements."""
+    recommendation. ``progress(done, total)`` is called after each measurement run (a vectorized grid on one
+    seed, or a verification), and once per configuration: total = K × (1 + measurement runs per configuration)."""
     context = _Context(run)
+    searches = 0 if not measure or "lr" not in run.hyperparams[0] else 1 + ("momentum" in run.hyperparams[0])
+    per_config = 1 + searches * measurement_runs(seeds)
+    total = run.num_configs * per_config
     out = []
     for k in range(run.num_configs):
+        base = k * per_config
+        context.progress = None if progress is None else \
+            (lambda done, _, base=base: progress(base + done, total))
         out.append(context.diagnose(k, measure, seeds))
         if progress is not None:
-            progress(k + 1, run.num_configs)
+            progress(base + per_config, total)
     return out[0] if run.single else out
 
 
@@ -90,6 +97,7 @@ class _Context:
         if self.stochastic and self.H is not None and problem.dim <= MEAN_SQUARE_MAX_DIM:
             self.second_moment = hessian_second_moment(problem, run.batch_size, self.point)[1]
         self.measured: dict = {}  # measurements shared between configurations (see _measure)
+        self.progress = None  # set by explain for each configuration
         self.updates_per_epoch = math.ceil(problem.n_examples / run.batch_size)
 
     # -- the bound that applies ------------------------------------------------------------------------------------
@@ -184,7 +192,7 @@ class _Context:
                np.asarray(loop.get("init", ())).tobytes(), start.tobytes(), limits.get("max_lr"), seeds)
         if key not in self.measured:
             self.measured[key] = measure_range(self.problem, name, fixed, "lr", search, loop=loop, seed=run.seed,
-                                               seeds=seeds, bound=limits.get("max_lr"))
+                                               seeds=seeds, bound=limits.get("max_lr"), progress=self.progress)
         lr_range = self.measured[key]
         text += " " + describe_range(lr_range, "η", loop["epochs"])
         momentum_range = None
@@ -192,8 +200,11 @@ class _Context:
             others = {key: v for key, v in fixed.items() if key != "momentum"}
             key = ("momentum", repr(sorted(others.items())), hyper["lr"]) + key[2:]
             if key not in self.measured:
-                self.measured[key] = measure_range(self.problem, name, {**others, "lr": hyper["lr"]}, "momentum",
-                                                   (0.0, 0.999), loop=loop, seed=run.seed, seeds=seeds)
+                steps = measurement_runs(seeds)
+                self.measured[key] = measure_range(
+                    self.problem, name, {**others, "lr": hyper["lr"]}, "momentum", (0.0, 0.999), loop=loop,
+                    seed=run.seed, seeds=seeds,
+                    progress=None if self.progress is None else lambda d, t: self.progress(steps + d, None))
             momentum_range = self.measured[key]
             text += " " + describe_range(momentum_range, f"γ at η = {_g(hyper['lr'])}", loop["epochs"])
         return text, lr_range, momentum_range
