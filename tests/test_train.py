@@ -174,6 +174,8 @@ def test_diverged_configuration_is_frozen(problem):
     assert run.losses[1, col] > 1e4 * run.losses[1, 0] and not np.isnan(run.losses[1, col - 1])
     assert np.all(np.isnan(run.losses[1, col + 1:]))
     assert run.final_loss[1] == run.losses[1, col]
+    # final_loss is the loss of the final parameters, for the frozen configuration and the running one alike
+    np.testing.assert_array_equal(problem.loss(run.params), run.final_loss)
 
 
 def test_replay_with_given_init_and_order_reproduces_a_seeded_run(problem):
