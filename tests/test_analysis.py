@@ -67,7 +67,7 @@ def test_curvature_of_a_badly_scaled_quadratic_is_right_or_says_it_is_not(method
 
 def test_lanczos_at_condition_number_1e8():
     # κ = 1e8 with the smallest eigenvalue apart from the rest: Lanczos resolves both ends, and its residual bound
-    # vouches for 1e-6 relative (measured: 8.8e-9 relative error at λ_min = 1e-8, 2e-16 at λ_max)
+    # vouches for 1e-6 relative (measured: 2.3e-8 relative error at λ_min = 1e-8, 2e-16 at λ_max, 94 products)
     lam = np.r_[1.0, np.linspace(0.1, 0.5, 298), 1e-8]
     c = curvature.curvature(rotated_quadratic(lam), method="lanczos")
     assert c.method == curvature.LANCZOS_EXACT_HVP and c.converged
@@ -81,7 +81,7 @@ def test_lanczos_at_condition_number_1e8():
     assert hard.lambda_max == pytest.approx(1.0, rel=1e-6)
     dense = curvature.curvature(rotated_quadratic(np.geomspace(1, 1e-8, 50)))  # auto: 50 products, eigvalsh
     assert dense.method == curvature.DENSE_EXACT_HVP and dense.converged
-    # eigvalsh is backward stable: absolute error ~ ε·λ_max, i.e. ~1e-8 relative at λ_min = 1e-8
+    # eigvalsh is backward stable: absolute error ~ ε·λ_max, i.e. ~1e-8 relative at λ_min = 1e-8 (measured 4.3e-9)
     assert dense.lambda_min == pytest.approx(1e-8, rel=1e-6)
 
 
