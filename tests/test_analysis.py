@@ -109,6 +109,14 @@ def test_smaller_minibatches_have_larger_and_wider_curvature(problem):
 
 # -- bounds ---------------------------------------------------------------------------------------------------------
 
+def test_bounds_without_curvature_are_infinite_not_a_division_by_zero():
+    # x⁴ at its optimum has f'' = 0: the quadratic model bounds nothing (the ZeroDivisionError)
+    assert bounds.gd_max_lr(0.0) == bounds.momentum_max_lr(0.0, 0.9) == bounds.nesterov_max_lr(0.0, 0.9) == np.inf
+    d = optimlab.explain(optimlab.train(optimlab.problems.make("quartic"), optimlab.optim.make("sgd"), init=[0.5]))
+    assert d.curvature.lambda_max == 0 and d.lr_max_stable is None
+    assert d.lr_range.theory["bound"] is None and "no finite bound" in d.explanation
+
+
 def test_gd_rate_and_optimal_step_on_a_quadratic():
     q = optimlab.problems.make("quadratic-2d")  # curvatures 0.2 and 4
     eta, rate = bounds.optimal_lr(4.0, 0.2)
