@@ -5,11 +5,12 @@ epochs, period, schedule, initial scale, seed), K values in one vectorized :func
 
 1. a coarse grid over the search range; every configuration is labelled by
    :func:`~optimlab.analysis.criteria.classify_curve` (the one definition of the labels);
-2. a fine grid between the coarse neighbours of the longest stretch that reaches the goal (``converged`` or
-   ``noise_floor``) in every seed, or around the best value where none does;
-3. the range is the longest stretch of the fine grid that reaches the goal in every seed; its geometric middle is
-   run once more, alone, with the same flags (the user's seed), and must reach the goal too; otherwise the range
-   shrinks to the measured grid value nearest the middle, which is run alone in its turn.
+2. the longest stretch of coarse values that reach the goal (``converged`` or ``noise_floor``) in every seed has
+   each of its ends refined between its last working and first failing coarse value (:data:`EDGE_POINTS` values
+   each, both ends in the same vectorized call); where no coarse value works, a fine grid around the best one;
+3. the range runs from the smallest to the largest value that works in every seed, contiguously; its geometric
+   middle is run once more, alone, with the same flags (the user's seed), and must reach the goal too; otherwise
+   the range shrinks to the measured value nearest the middle, which is run alone in its turn.
 
 Where nothing reaches the goal, no range is given: the result says so, and measures what would (the epochs 4, 16
 or 64 times; the same epochs without the schedule's decay) while that costs little. A range that touches an end of
@@ -32,7 +33,8 @@ from optimlab.analysis.curvature import curvature
 from optimlab.results import jsonable
 from optimlab.train import train
 
-POINTS = 25  # values per grid: 6 decades at 0.25 decade, then the fine grid between two coarse neighbours
+POINTS = 25  # values per grid: 6 decades at 0.25 decade; around the best value when nothing works, 25 more
+EDGE_POINTS = 13  # each end of a working stretch refined over one coarse step: steps of about 5% in η
 DECADES_BELOW, DECADES_ABOVE = 5, 1  # default η search: from 1e-5 to 10 times the scale of the problem
 MORE_EPOCHS = (4, 16, 64)  # the alternatives measured, in turn, when nothing reaches the goal
 CHEAP_UPDATES = 2_000_000  # configurations × updates up to which an alternative is measured
@@ -105,11 +107,11 @@ def _longest(flags) -> tuple[int, int] | None:
     return best
 
 
-def _fine(parameter, values, i, j):
-    lo, hi = values[max(i - 1, 0)], values[min(j + 1, len(values) - 1)]
-    if parameter == "momentum":  # γ is searched through 1 − γ, geometrically
-        return 1 - np.geomspace(1 - lo, max(1 - hi, 1e-6), POINTS)
-    return np.geomspace(lo, hi, POINTS)
+def _between(parameter, lo, hi, points):
+    """``points`` values from ``lo`` to ``hi``, evenly in log (for γ: in log of 1 − γ)."""
+    if parameter == "momentum":
+        return 1 - np.geomspace(1 - lo, max(1 - hi, 1e-6), points)
+    return np.geomspace(lo, hi, points)
 
 
 def middle_of(parameter: str, low: float, high: float) -> float:
@@ -140,15 +142,18 @@ def measure_range(problem, optimizer: str, hyperparams: dict, parameter: str, se
     labels = _label_grid(problem, optimizer, hyperparams, parameter, coarse, loop, seed_list, progress, done)
     good = np.all(np.isin(labels, ("converged", "noise_floor")), axis=0)
     region = _longest(good)
-    if region is None:  # refine around the best stable value, where the goal may hide between two coarse points
+    last = len(coarse) - 1
+    if region is not None:
+        # each end of the stretch refined between its last good and first failing coarse value
+        i, j = region
+        lows = _between(parameter, coarse[max(i - 1, 0)], coarse[i], EDGE_POINTS)
+        highs = _between(parameter, coarse[j], coarse[min(j + 1, last)], EDGE_POINTS)
+        fine = np.concatenate([lows, highs])
+    else:  # refine around the best value, where the goal may hide between two coarse points
         order = ["converged", "noise_floor", "too_slow", "oscillating", "diverged"]
         rank = np.array([max(order.index(label) for label in labels[:, k]) for k in range(len(coarse))])
         best = int(np.argmin(rank))
-        region = (best, best)
-        found_coarse = False
-    else:
-        found_coarse = True
-    fine = _fine(parameter, coarse, *region)
+        fine = _between(parameter, coarse[max(best - 1, 0)], coarse[min(best + 1, last)], POINTS)
     fine_labels = _label_grid(problem, optimizer, hyperparams, parameter, fine, loop, seed_list, progress, done)
     fine_good = np.all(np.isin(fine_labels, ("converged", "noise_floor")), axis=0)
     grid = np.concatenate([coarse, fine])
@@ -156,14 +161,22 @@ def measure_range(problem, optimizer: str, hyperparams: dict, parameter: str, se
     order_ = np.argsort(grid)
     result = MeasuredRange(parameter, optimizer, tuple(search), None, None, None, None, seed_list, grid[order_],
                            all_labels[:, order_].T.tolist(), configurations=len(grid) * seeds)
-    stretch = _longest(fine_good)
-    if stretch is None and found_coarse:
-        values, stretch = coarse, region
+    if region is not None:
+        low_good, high_good = fine_good[:EDGE_POINTS], fine_good[EDGE_POINTS:]
+        a = EDGE_POINTS - 1  # walk down from the stretch's first coarse value while the refined values work
+        while a > 0 and low_good[a - 1] and low_good[a]:
+            a -= 1
+        b = 0  # and up from its last
+        while b < EDGE_POINTS - 1 and high_good[b + 1] and high_good[b]:
+            b += 1
+        candidates = np.concatenate([coarse[i:j + 1], lows[a:] if low_good[-1] else [],
+                                     highs[:b + 1] if high_good[0] else []])
     else:
-        values = fine
-    if stretch is not None:
-        low, high = sorted((float(values[stretch[0]]), float(values[stretch[1]])))
-        _verify(result, problem, optimizer, hyperparams, parameter, loop, seed, low, high, values, stretch)
+        stretch = _longest(fine_good)
+        candidates = fine[stretch[0]:stretch[1] + 1] if stretch is not None else np.array([])
+    if len(candidates):
+        candidates = np.unique(candidates)
+        _verify(result, problem, optimizer, hyperparams, parameter, loop, seed, candidates)
     if result.found:
         lo, hi = min(search), max(search)
         result.edges = [name for name, at in (("low", lo), ("high", hi))
@@ -185,16 +198,16 @@ def _outcome_of(problem, optimizer, hyperparams, parameter, value, loop, seed) -
             "epoch_losses": run.epoch_losses.tolist(), "reached_goal": outcome.reached_goal}
 
 
-def _verify(result, problem, optimizer, hyperparams, parameter, loop, seed, low, high, values, stretch):
-    """Run the geometric middle alone; if it misses the goal, fall back to the measured value nearest to it."""
+def _verify(result, problem, optimizer, hyperparams, parameter, loop, seed, candidates):
+    """``candidates``: the measured values of the range, each good in every seed. Run the geometric middle of
+    their span alone; if it misses the goal, fall back to the measured value nearest to it, run alone too."""
+    low, high = float(candidates.min()), float(candidates.max())
     middle = middle_of(parameter, low, high)
     outcome = _outcome_of(problem, optimizer, hyperparams, parameter, middle, loop, seed)
     result.configurations += 1
     if not outcome["reached_goal"]:
-        inside = values[min(stretch):max(stretch) + 1]
-        nearest = float(inside[np.argmin(np.abs(np.log(np.abs(1 - inside) if parameter == "momentum" else inside)
-                                                 - math.log(abs(1 - middle) if parameter == "momentum"
-                                                            else middle)))])
+        scale = (lambda v: np.log(1 - v)) if parameter == "momentum" else np.log
+        nearest = float(candidates[np.argmin(np.abs(scale(candidates) - scale(middle)))])
         low = high = middle = nearest
         outcome = _outcome_of(problem, optimizer, hyperparams, parameter, middle, loop, seed)
         result.configurations += 1
