@@ -16,8 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.optimize
-import scipy.sparse
 
 
 def separable(M) -> bool:
@@ -27,6 +25,9 @@ def separable(M) -> bool:
     be made positive without making another negative. Tolerance 1e-7 on the objective: HiGHS's feasibility
     tolerance is 1e-7 per constraint, so a smaller optimum is solver noise, not a direction.
     """
+    import scipy.optimize  # scipy is imported where it is used, so that `import optimlab` stays light
+    import scipy.sparse
+
     M = scipy.sparse.csr_matrix(M)
     rows, p = M.shape
     A = scipy.sparse.hstack([-M, scipy.sparse.identity(rows)], format="csr")
@@ -40,9 +41,11 @@ def separable(M) -> bool:
 
 @dataclass(frozen=True)
 class Solution:
-    """``optimum`` is None when the data are separable (no finite minimiser); ``how`` says what decided it."""
+    """``optimum`` is None when the data are separable (no finite minimiser); ``how`` says what decided it;
+    ``point`` is the solver's last iterate (with every margin > 0 where that was the certificate)."""
 
     optimum: np.ndarray | None
+    point: np.ndarray
     separable: bool
     how: str
     iterations: int
@@ -57,6 +60,9 @@ def solve(loss, grad, hvp, margins, dim: int, gtol: float = 1e-10) -> Solution:
     largest gradient entry: Newton converges quadratically, so the last iterations cost little and leave θ within
     ~1e-10/λ_min of the minimiser.
     """
+    import scipy.optimize
+    import scipy.sparse
+
     M = scipy.sparse.csr_matrix(margins)
 
     def certificate(intermediate_result):
@@ -66,9 +72,9 @@ def solve(loss, grad, hvp, margins, dim: int, gtol: float = 1e-10) -> Solution:
     result = scipy.optimize.minimize(loss, np.zeros(dim), jac=grad, hessp=hvp, method="trust-ncg",
                                      callback=certificate, options={"gtol": gtol, "maxiter": 500})
     if (M @ result.x).min() > 0:
-        return Solution(None, True, "a point with every margin > 0 separates the data", result.nit)
+        return Solution(None, result.x, True, "a point with every margin > 0 separates the data", result.nit)
     if separable(M):
-        return Solution(None, True, "linear program: a direction makes margins >= 0, some > 0", result.nit)
+        return Solution(None, result.x, True, "linear program: a direction makes margins >= 0, some > 0", result.nit)
     if np.max(np.abs(grad(result.x))) > 100 * gtol:
         raise RuntimeError(f"no minimiser found although the data are not separable: {result.message}")
-    return Solution(result.x, False, "linear program: not separable; trust-region Newton", result.nit)
+    return Solution(result.x, result.x, False, "linear program: not separable; trust-region Newton", result.nit)

@@ -27,7 +27,7 @@ class LogisticRegression(SupervisedProblem):
 
     exact_hessian = True
 
-    def __init__(self, dataset: str = "breast_cancer", standardize: bool = True, eval_examples: int | None = None):
+    def __init__(self, dataset: str = "iris", standardize: bool = True, eval_examples: int | None = None):
         data = load(dataset, standardize)
         labels, self.label_rule = binary_labels(data)
         super().__init__(data, labels, eval_examples,

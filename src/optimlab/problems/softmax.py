@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse
 
 from optimlab.problems import convex
 from optimlab.problems.datasets import load
@@ -57,6 +56,8 @@ class SoftmaxRegression(SupervisedProblem):
 
     def _margins(self):
         """The linear margins z_{i,y_i} − z_{i,c} (c ≠ y_i) as rows of a sparse matrix acting on vec(Θ)."""
+        import scipy.sparse
+
         n, q, C = self.n_examples, self.A.shape[1], self.classes
         others = np.array([[c for c in range(C) if c != y] for y in self.T])  # (n, C − 1)
         row = np.repeat(np.arange(n * (C - 1)), 2 * q)
