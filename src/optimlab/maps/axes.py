@@ -35,27 +35,25 @@ class Axis:
 
 def parse(text: str) -> Axis:
     """``lr=1e-3:10:log:100`` -> Axis("lr", 100 values from 1e-3 to 10 in log); ``seed=1,2,3`` -> listed values."""
+    usage = f"an axis is NAME=LOW:HIGH[:log]:N or NAME=v1,v2,..., got {text!r}"
     name, sep, spec = str(text).partition("=")
     name = name.strip().replace("-", "_")
     if not sep or not name or not spec:
-        raise ValueError(f"an axis is NAME=LOW:HIGH[:log]:N or NAME=v1,v2,..., got {text!r}")
+        raise ValueError(usage)
+    parts = spec.split(":")
+    log = len(parts) == 4 and parts[2] == "log"
+    if ":" in spec and (len(parts) not in (3, 4) or (len(parts) == 4 and not log)):
+        raise ValueError(usage)
     try:
-        if ":" in spec:
-            parts = spec.split(":")
-            log = len(parts) == 4 and parts[2] == "log"
-            if len(parts) not in (3, 4) or (len(parts) == 4 and not log):
-                raise ValueError
-            low, high, n = float(parts[0]), float(parts[1]), parts[-1]
-            n = checks.check_int(f"{name} axis count", float(n), minimum=1)
-            if log and (low <= 0 or high <= 0):
-                raise ValueError(f"a log axis needs LOW > 0 and HIGH > 0, got {name}={spec}")
-            values = np.geomspace(low, high, n) if log else np.linspace(low, high, n)
-            return Axis(name, values, log)
-        return Axis(name, np.array([float(v) for v in spec.split(",")]))
-    except ValueError as e:
-        if str(e):
-            raise
-        raise ValueError(f"an axis is NAME=LOW:HIGH[:log]:N or NAME=v1,v2,..., got {text!r}") from None
+        if ":" not in spec:
+            return Axis(name, np.array([float(v) for v in spec.split(",")]))
+        low, high, count = float(parts[0]), float(parts[1]), float(parts[-1])
+    except ValueError:
+        raise ValueError(usage) from None
+    count = checks.check_int(f"the number of {name} values", count, minimum=1)
+    if log and (low <= 0 or high <= 0):
+        raise ValueError(f"a log axis needs LOW > 0 and HIGH > 0, got {name}={spec}")
+    return Axis(name, np.geomspace(low, high, count) if log else np.linspace(low, high, count), log)
 
 
 def as_axis(axis) -> Axis:
