@@ -26,6 +26,22 @@ def _activate(z, kind):
     return a, d1, np.zeros_like(z)
 
 
+def _mm(A, B):
+    """A @ B where one side may be shared by all K configurations (2-D) and the other stacked (K, ., .).
+
+    numpy's matmul falls back to a loop without BLAS when a stacked operand is broadcast (stride 0), which made
+    X (n, d) @ W (K, d, h) ~10x slower than it should be. Folding K into the columns (or rows) of the other side
+    makes it one BLAS product: X @ [W_1 | … | W_K], then unfolded.
+    """
+    if A.ndim == 2 and B.ndim == 3:
+        k, m, h = B.shape
+        out = A @ B.transpose(1, 0, 2).reshape(m, k * h)
+        return np.ascontiguousarray(out.reshape(A.shape[0], k, h).transpose(1, 0, 2))
+    if A.ndim == 3 and B.ndim == 2:
+        return (A.reshape(-1, A.shape[-1]) @ B).reshape(A.shape[:-1] + (B.shape[-1],))
+    return A @ B
+
+
 class MLP(SupervisedProblem):
     """f(θ) = (1/n) Σ_i ℓ(z_L(x_i), t_i) of the network a_0 = x, z_l = a_{l−1} W_l + b_l, a_l = φ(z_l) (hidden
     layers, φ = tanh or relu), output z_L = a_{L−1} W_L + b_L (linear).
@@ -91,7 +107,7 @@ class MLP(SupervisedProblem):
         acts, pre, d1, d2 = [X], [], [], []
         layers = self._layers(params)
         for depth, (W, b) in enumerate(layers):
-            z = acts[-1] @ W + b
+            z = _mm(acts[-1], W) + b
             pre.append(z)
             if depth < len(layers) - 1:
                 a, p1, p2 = _activate(z, self.activation)
@@ -120,9 +136,9 @@ class MLP(SupervisedProblem):
         parts = []
         for depth in range(len(layers) - 1, -1, -1):
             W, _ = layers[depth]
-            parts = [np.swapaxes(acts[depth], -1, -2) @ delta, delta.sum(axis=-2)] + parts
+            parts = [_mm(np.swapaxes(acts[depth], -1, -2), delta), delta.sum(axis=-2)] + parts
             if depth > 0:
-                delta = (delta @ np.swapaxes(W, -1, -2)) * d1[depth - 1]
+                delta = _mm(delta, np.swapaxes(W, -1, -2)) * d1[depth - 1]
         return self._flatten(parts, params.shape[:-1])
 
     def _hvp(self, params, V, X, T):
@@ -131,7 +147,7 @@ class MLP(SupervisedProblem):
         # forward R-pass: R z_l and R a_l (R a_0 = 0: the data do not depend on θ)
         r_acts, r_pre = [np.zeros_like(X)], []
         for depth, ((W, _), (VW, Vb)) in enumerate(zip(layers, dirs)):
-            rz = r_acts[-1] @ W + acts[depth] @ VW + Vb
+            rz = _mm(r_acts[-1], W) + _mm(acts[depth], VW) + Vb
             r_pre.append(rz)
             if depth < len(layers) - 1:
                 r_acts.append(d1[depth] * rz)
@@ -146,10 +162,10 @@ class MLP(SupervisedProblem):
             W, _ = layers[depth]
             VW, _ = dirs[depth]
             a_t, ra_t = np.swapaxes(acts[depth], -1, -2), np.swapaxes(r_acts[depth], -1, -2)
-            parts = [ra_t @ delta + a_t @ r_delta, r_delta.sum(axis=-2)] + parts
+            parts = [_mm(ra_t, delta) + _mm(a_t, r_delta), r_delta.sum(axis=-2)] + parts
             if depth > 0:
-                back = delta @ np.swapaxes(W, -1, -2)
-                r_delta = ((r_delta @ np.swapaxes(W, -1, -2) + delta @ np.swapaxes(VW, -1, -2)) * d1[depth - 1]
+                back = _mm(delta, np.swapaxes(W, -1, -2))
+                r_delta = ((_mm(r_delta, np.swapaxes(W, -1, -2)) + _mm(delta, np.swapaxes(VW, -1, -2))) * d1[depth - 1]
                            + back * d2[depth - 1] * r_pre[depth - 1])
                 delta = back * d1[depth - 1]
         return self._flatten(parts, params.shape[:-1])
