@@ -47,6 +47,26 @@ def lecture(repeats):
               f"(50 timed, scaled) {t_loop:.1f} s: the map is {t_loop / t_map:.0f}x faster")
 
 
+def torch_mlp(X, y, batch, epochs, lr=0.1, seed=1):
+    """The same network and loop as a PyTorch user writes it (float64, one configuration)."""
+    import torch
+
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.Tanh(), torch.nn.Linear(32, 10)).double()
+    opt = torch.optim.SGD(net.parameters(), lr=lr)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    n = X.shape[0]
+    for _ in range(epochs):
+        perm = torch.randperm(n)
+        for start in range(0, n, batch):
+            idx = perm[start:start + batch]
+            opt.zero_grad()
+            loss_fn(net(X[idx]), y[idx]).backward()
+            opt.step()
+        with torch.no_grad():
+            loss_fn(net(X), y).item()
+
+
 def digits(repeats):
     problem = optimlab.problems.make("mlp", dataset="digits", hidden=(32,))
     batch, epochs = 64, 2
@@ -58,6 +78,17 @@ def digits(repeats):
         seconds = best_of(repeats, lambda: stability_map(problem, "sgd", x=("lr", lrs), y=("seed", [1]),
                                                          batch_size=batch, epochs=epochs, theory=False))
         print(f"  K = {k:4d} configurations: {seconds:.2f} s, {k * updates / seconds:.3g} config·steps/s")
+    try:
+        import torch
+    except ImportError:
+        print("  (torch is not installed: no PyTorch reference)")
+        return
+    X, y = torch.tensor(problem.X), torch.tensor(problem.data.y)
+    for threads in sorted({1, torch.get_num_threads()}):
+        torch.set_num_threads(threads)
+        seconds = best_of(repeats, lambda: torch_mlp(X, y, batch, epochs))
+        print(f"  PyTorch loop, one configuration ({threads} thread{'s' if threads > 1 else ''}): {seconds:.2f} s, "
+              f"{updates / seconds:.3g} config·steps/s")
 
 
 def main(argv=None):
