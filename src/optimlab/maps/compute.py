@@ -103,9 +103,19 @@ class _WholeBatch(Problem):
         return self.inner.describe()
 
 
-def _chunks(total: int, size: int):
-    for start in range(0, total, size):
-        yield slice(start, min(start + size, total))
+def _groups(x: Axis, y: Axis):
+    """Split the grid into groups that share one loop setting: yields (overrides of batch_size/seed, rows, cols),
+    the cells of a group in row-major order. Without a loop axis the whole grid is one group."""
+    rows, cols = (a.ravel() for a in np.meshgrid(np.arange(len(y.values)), np.arange(len(x.values)), indexing="ij"))
+    loops = [(axis, position) for axis, position in ((x, cols), (y, rows)) if axis.loop]
+    if not loops:
+        yield {}, rows, cols
+        return
+    keys = np.stack([position for _, position in loops], axis=1)
+    for key in np.unique(keys, axis=0):
+        select = np.all(keys == key, axis=1)
+        overrides = {axis.name: int(axis.values[i]) for (axis, _), i in zip(loops, key)}
+        yield overrides, rows[select], cols[select]
 
 
 def stability_map(problem: Problem, optimizer: str, x, y, *, batch_size: int = 10, epochs: int = 5,
@@ -143,43 +153,26 @@ def stability_map(problem: Problem, optimizer: str, x, y, *, batch_size: int = 1
     final = np.full((ny, nx), np.nan)
     diverged = np.zeros((ny, nx), dtype=bool)
     start_loss = np.full((ny, nx), np.nan)
-    loop_axes = [a for a in (x, y) if a.loop]
     hyper_axes = [a for a in (x, y) if not a.loop]
-    # the cells of one loop setting: (row, col) indices of the hyperparameter cells, in row-major order
-    rows, cols = np.meshgrid(np.arange(ny), np.arange(nx), indexing="ij")
-    rows, cols = rows.ravel(), cols.ravel()
-    loop_values = [()] if not loop_axes else [(v,) for v in loop_axes[0].values] if len(loop_axes) == 1 else \
-        [(vx, vy) for vy in y.values for vx in x.values]
-    total, done = ny * nx, 0
+    total, done, run = ny * nx, 0, None
     start = time.perf_counter()
-    for values in loop_values:
-        setting = dict(loop)
-        setting.update({a.name: int(v) for a, v in zip(loop_axes, values)})
-        if len(loop_axes) == 2:
-            select = (rows == list(y.values).index(values[1])) & (cols == list(x.values).index(values[0]))
-        elif loop_axes:
-            a = loop_axes[0]
-            position = list(a.values).index(values[0])
-            select = (cols if a is x else rows) == position
-        else:
-            select = np.ones(rows.size, dtype=bool)
-        r, c = rows[select], cols[select]
-        for part in _chunks(r.size, chunk):
-            pr, pc = r[part], c[part]
-            lists = {a.name: (a.values[pc] if a is x else a.values[pr]) for a in hyper_axes}
-            opt = optim.make(optimizer, **hyperparams, **lists) if lists else optim.make(optimizer, **hyperparams)
-            bs = setting["batch_size"]
-            period = bs * math.ceil(problem.n_examples / bs)  # one record per epoch
-            run = train(_WholeBatch(problem) if bs == problem.n_examples else problem, opt, batch_size=bs, epochs=epochs, period=period, seed=setting["seed"],
-                        init=init, init_scale=init_scale, schedule=schedule)
+    for overrides, rows, cols in _groups(x, y):
+        setting = {**loop, **overrides}
+        bs = setting["batch_size"]
+        for at in range(0, rows.size, chunk):
+            r, c = rows[at:at + chunk], cols[at:at + chunk]
+            lists = {a.name: a.values[c] if a is x else a.values[r] for a in hyper_axes}
+            opt = optim.make(optimizer, **hyperparams, **lists)
+            run = train(_WholeBatch(problem) if bs == problem.n_examples else problem, opt, batch_size=bs,
+                        epochs=epochs, period=bs * math.ceil(problem.n_examples / bs),  # one record per epoch
+                        seed=setting["seed"], init=init, init_scale=init_scale, schedule=schedule)
             with np.errstate(over="ignore", invalid="ignore"):
-                last = np.asarray(problem.loss(run.final_params), dtype=float)
+                last = np.broadcast_to(np.asarray(problem.loss(run.final_params), dtype=float), r.shape)
             first = run.curves[:, 0]
-            blown = run.diverged_mask | ~(last <= DIVERGENCE_FACTOR * first)
-            final[pr, pc] = np.where(run.diverged_mask, np.nan, last)
-            diverged[pr, pc] = blown
-            start_loss[pr, pc] = first
-            done += pr.size
+            final[r, c] = np.where(run.diverged_mask, np.nan, last)
+            diverged[r, c] = run.diverged_mask | ~(last <= DIVERGENCE_FACTOR * first)
+            start_loss[r, c] = first
+            done += r.size
             if progress is not None:
                 progress(done, total)
     seconds = time.perf_counter() - start

@@ -21,7 +21,8 @@ class LogisticRegression(SupervisedProblem):
     H·v = (1/n) Aᵀ[p(1 − p) ⊙ (A v)]. log(1 + e^z) is evaluated as logaddexp(0, z), exact for any z.
 
     The optimum exists iff the labels are not linearly separable (see :mod:`optimlab.problems.convex`); then it is
-    found by trust-region Newton and ``optimum``/``optimal_loss`` are set, else both stay None and ``separable`` is True.
+    found by trust-region Newton and ``optimum``/``optimal_loss`` are set, else both stay None and ``separable`` is
+    True.
     Labels: the data set's own when it has two classes, else y > median(y) (``label_rule`` says which).
     """
 
