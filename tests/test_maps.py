@@ -129,3 +129,20 @@ def test_cli_map_json_and_plot(capsys, tmp_path):
     assert "not a hyperparameter of sgd" in capsys.readouterr().err
     assert main(["map", "--optimizer", "momentum", "--x", "lr=1,2", "--y", "seed=1,2", "--lr", "0.1"]) == 2
     assert "--lr is given and is also an axis" in capsys.readouterr().err
+
+
+def test_colour_scale_is_clipped_at_the_start_and_progress_is_reported():
+    from optimlab.maps.figure import colour_limits
+
+    calls = []
+    m = stability_map(LECTURE, "sgd", x=("lr", [0.01, 0.5, 1.9, 2.05]), y=("seed", [1, 2]), batch_size=1000,
+                      epochs=30, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(4, 8), (8, 8)]  # one train() call per seed
+    low, high = colour_limits(m)
+    # η = 2.05 > 2/λ_max ≈ 1.896 grows by |1 − ηλ_max| ≈ 1.16 per step: 30 steps end above the start but below the
+    # divergence factor; the top of the scale stays the largest starting gap, not that cell's loss
+    assert not m.diverged[:, 3].any() and np.all(m.gap[:, 3] > m.start_loss[:, 3] - m.optimal_loss)
+    assert high == pytest.approx(np.max(m.start_loss - m.optimal_loss), rel=1e-12)
+    # the bottom: the smallest gap, here 2e-17 at η = 0.5, floored 12 decades below the top (figure.SPAN)
+    assert np.nanmin(m.gap[m.gap > 0]) < high / 1e12 and low == pytest.approx(high / 1e12, rel=1e-12)
+    assert m.grew[:, 3].all() and not m.grew[:, :3].any()
