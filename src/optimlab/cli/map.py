@@ -35,7 +35,8 @@ def run(args, out) -> int:
     if args.plot:
         files.check_output_file(args.plot, files.FIGURE_FORMATS)
     fixed = {k: v for k, v in common.given(args, optim.HYPERPARAMETERS).items()}
-    kwargs.pop("period", None)
+    if "period" in kwargs:
+        raise ValueError("--period does not apply to map: a map records the loss once per epoch")
     result = stability_map(problem, opt.name, x, y, schedule=schedule, **kwargs, **fixed)
     if args.plot:
         from optimlab.maps.figure import draw
