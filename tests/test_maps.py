@@ -146,3 +146,16 @@ def test_colour_scale_is_clipped_at_the_start_and_progress_is_reported():
     # the bottom: the smallest gap, here 2e-17 at η = 0.5, floored 12 decades below the top (figure.SPAN)
     assert np.nanmin(m.gap[m.gap > 0]) < high / 1e12 and low == pytest.approx(high / 1e12, rel=1e-12)
     assert m.grew[:, 3].all() and not m.grew[:, :3].any()
+
+
+def test_convex_non_quadratic_problems_get_local_bounds_only():
+    """Logistic regression's Hessian changes with θ: the bounds at the optimum are drawn, but no rate map and no
+    per-cell verdict (they would be exact only on a quadratic)."""
+    problem = optimlab.problems.make("logistic-regression", dataset="diabetes")
+    m = stability_map(problem, "momentum", x=("lr", [1.0, 100.0]), y=("momentum", [0.0, 0.9]),
+                      batch_size=problem.n_examples, epochs=20)
+    lam = np.linalg.eigvalsh(problem.hessian(problem.optimum))[-1]
+    assert m.theory["lambda_max"] == pytest.approx(lam, rel=1e-12) and m.theory["point"] == "optimum"
+    assert m.theory["lines"][1]["x"] == pytest.approx([2 / lam, 2 * 1.9 / lam], rel=1e-12)
+    assert m.theory["rate"] is None and m.theory["unstable"] is None and m.theory["optimum"] is None
+    assert m.optimal_loss == problem.optimal_loss and np.all(m.gap[~m.diverged] >= 0)

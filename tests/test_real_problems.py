@@ -244,3 +244,17 @@ def test_no_unexpected_warnings_building_problems():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         optimlab.problems.make("softmax-regression", dataset="wine")
+
+
+def test_explain_rebuilds_a_saved_data_problem(capsys, tmp_path):
+    saved = tmp_path / "run.json"
+    assert main(["train", "--problem", "logistic-regression", "--dataset", "diabetes", "--lr", "1", "--epochs", "2",
+                 "--save", str(saved)]) == 0
+    capsys.readouterr()
+    assert main(["explain", "--from", str(saved), "--json"]) == 0
+    out = capsys.readouterr().out
+    problem = optimlab.problems.make("logistic-regression", dataset="diabetes")
+    lam = np.linalg.eigvalsh(problem.hessian(problem.optimum))
+    assert f"{lam[-1]:.6f}"[:6] in out  # the curvature of the rebuilt problem at its optimum: λ_max ≈ 0.531
+    rebuilt = optimlab.problems.from_description(json.loads(saved.read_text())["provenance"]["problem"])
+    assert np.array_equal(rebuilt.X, problem.X) and np.array_equal(rebuilt.optimum, problem.optimum)

@@ -6,7 +6,7 @@ On a quadratic model of the loss at a point (the optimum where known, else the c
   iff η < 2(1 + γ)/((1 + 2γ)λ_max) (:mod:`optimlab.analysis.bounds`);
 * minibatches: the mean-square bound, the largest η at which E|e|² stays bounded
   (:func:`optimlab.analysis.stability.mean_square_max_lr`; P ≤ 12, as it builds a (2P)² × (2P)² operator);
-* on a quadratic (``exact_hessian``) with sgd or momentum: the per-step contraction over the whole spectrum, the
+* on a quadratic (least squares, ``Quadratic``: the Hessian is the same everywhere) with sgd or momentum: the per-step contraction over the whole spectrum, the
   largest root modulus of the heavy-ball recurrence over λ ∈ [λ_min, λ_max], as in Goh's "Why Momentum Really
   Works", with Polyak's optimal (η*, γ*) marked.
 
@@ -23,6 +23,7 @@ from optimlab.analysis import bounds
 from optimlab.analysis.curvature import curvature
 from optimlab.analysis.stability import hessian_second_moment, mean_square_max_lr
 from optimlab.maps.axes import Axis
+from optimlab.problems import LinearRegression, Quadratic
 
 MEAN_SQUARE_MAX_DIM = 12
 MEAN_SQUARE_POINTS = 25  # the mean-square boundary is smooth in γ: this many bisections draw it, interpolated
@@ -115,7 +116,8 @@ def theory(problem, optimizer: str, x: Axis, y: Axis, batch_size: int, fixed: di
             H, HH = hessian_second_moment(problem, b, point)
             ms.append(mean_square_max_lr(H, HH, g))
         out["lines"].append(_line("mean-square (minibatch)", x, y, np.array(ms), other.values[at]))
-    quadratic = getattr(problem, "exact_hessian", False) and lam_min is not None and lam_min > 0
+    # the rate and the per-cell verdict are exact only where the Hessian is the same everywhere
+    quadratic = isinstance(problem, (LinearRegression, Quadratic)) and lam_min is not None and lam_min > 0
     if quadratic and optimizer in ("sgd", "momentum"):
         lr_grid, gamma_grid = np.meshgrid(lr_axis.values, gammas, indexing="xy")
         rate = heavy_ball_rate(lr_grid, gamma_grid, lam_max, lam_min)
