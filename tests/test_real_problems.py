@@ -79,6 +79,8 @@ def test_loss_gradient_and_hvp_match_torch_autograd(case):
         assert loss[k] == pytest.approx(f.item(), rel=1e-12, abs=1e-14)
         np.testing.assert_allclose(grad[k], g.detach().numpy(), rtol=1e-10, atol=1e-13)
         np.testing.assert_allclose(hvp[k], hv.numpy(), rtol=1e-9, atol=1e-12)
+        if p.name != "mlp":  # the closed-form Hessians of the convex problems
+            np.testing.assert_allclose(p.hessian(params[k], idx) @ V[k], hv.numpy(), rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -226,7 +228,10 @@ def test_cli_runs_the_data_problems(capsys, tmp_path):
     out = json.loads(capsys.readouterr().out)
     problem = out["provenance"]["problem"]
     assert problem["hidden"] == [16, 8] and problem["activation"] == "relu" and problem["eval_examples"] == 200
-    assert len(out["losses"]) == 1 + 29  # one record per 64 examples: 29 minibatches of 64 in 1797 examples
+    rebuilt = optimlab.problems.from_description(problem)
+    assert rebuilt.dim == 64 * 16 + 16 + 16 * 8 + 8 + 8 * 10 + 10 and rebuilt.eval_idx.shape == (200,)
+    assert out["final_loss"] == pytest.approx(float(rebuilt.loss(np.concatenate([
+        np.ravel(out[k]) for k in ("W1", "b1", "W2", "b2", "W3", "b3")]))), rel=1e-12)
     np.savez(tmp_path / "d.npz", X=np.arange(40.0).reshape(20, 2) % 7, y=np.arange(20) % 2)
     assert main(["train", "--problem", "logistic-regression", "--data", str(tmp_path / "d.npz"), "--epochs", "1",
                  "--no-standardize", "--json"]) == 0
