@@ -108,6 +108,7 @@ def test_axis_specs(text, name, values):
     ("lr=1:2:0", "momentum=0,0.5", {}, "the number of lr values must be an integer >= 1, got 0"),
     ("lr=1,2", "batch_size=1,2000", {}, r"batch_size must be an integer in \[1, 1000\], got 2000"),
     ("lr=1,2", "momentum=0,0.5", {"momentum": 0.9}, "momentum is an axis; do not also fix it"),
+    ("lr=1,2", "seed=1,2", {"momentum": [0.5, 0.9]}, "momentum must be a single number on a map"),
 ])
 def test_bad_maps_are_refused_before_any_work(x, y, fixed, message):
     with pytest.raises(ValueError, match=message):

@@ -31,6 +31,8 @@ def run(args, out) -> int:
     for axis in (x, y):  # an axis replaces its flag; build() must not see a list for it
         if getattr(args, axis.name, None) is not None:
             raise ValueError(f"--{axis.name.replace('_', '-')} is given and is also an axis; give one of them")
+    if args.grid:
+        raise ValueError("--grid does not apply to map: the two axes are always crossed")
     problem, opt, schedule, kwargs = common.build(args)
     if args.plot:
         files.check_output_file(args.plot, files.FIGURE_FORMATS)

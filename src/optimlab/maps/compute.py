@@ -143,6 +143,9 @@ def stability_map(problem: Problem, optimizer: str, x, y, *, batch_size: int = 1
     for axis in (x, y):
         if axis.name in hyperparams:
             raise ValueError(f"{axis.name} is an axis; do not also fix it")
+    for name, value in hyperparams.items():
+        if np.ndim(value) > 0:
+            raise ValueError(f"{name} must be a single number on a map (the axes hold the lists), got {value!r}")
     chunk = checks.check_int("chunk", chunk, minimum=1)
     optim.make(optimizer, **hyperparams)  # fixed values: ranges checked before any work
     loop = {"batch_size": batch_size, "seed": seed}
