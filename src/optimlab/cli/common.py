@@ -6,6 +6,7 @@ import argparse
 import inspect
 
 from optimlab import checks, optim, problems, schedules
+from optimlab.cli import problem_options
 from optimlab.train import train
 
 
@@ -36,6 +37,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                        help="a built-in problem (default: the lecture's linear regression)")
     where.add_argument("--data", metavar="FILE", help="your own data for linear regression: .npz with X and y, "
                                                        "or .csv whose last column is y")
+    problem_options.add_arguments(parser)
     how = parser.add_argument_group("optimizer (any value may be a comma-separated list: one run per entry)")
     how.add_argument("--optimizer", choices=list(optim.OPTIMIZERS), default=None,
                      help=f"default: {optim.DEFAULT_OPTIMIZER}")
@@ -69,13 +71,14 @@ def given(args, names) -> dict:
 
 def build(args):
     """(problem, optimizer, schedule, keyword arguments of ``optimlab.train``) from parsed options."""
+    data_options = problem_options.options(args)
     if args.data is not None and args.problem is not None:
         raise ValueError("give --problem or --data, not both")
     seed = given(args, ["seed"]).get("seed")
     if args.data is not None:
         problem = problems.load_arrays(args.data)
     else:
-        problem = problems.make(args.problem or problems.DEFAULT_PROBLEM, seed=seed)
+        problem = problems.make(args.problem or problems.DEFAULT_PROBLEM, seed=seed, **data_options)
     hyper = given(args, optim.HYPERPARAMETERS)
     if args.grid and hyper:
         hyper = optim.grid(**hyper)

@@ -13,6 +13,9 @@ import numpy as np
 from optimlab.problems.base import Problem
 from optimlab.problems.functions import FunctionProblem, Quadratic, Quartic, Rosenbrock
 from optimlab.problems.linear_regression import LECTURE_DATA, LinearRegression, from_arrays, lecture_data, load_arrays
+from optimlab.problems.logistic import LogisticRegression
+from optimlab.problems.mlp import MLP
+from optimlab.problems.softmax import SoftmaxRegression
 
 DEFAULT_PROBLEM = "linear-regression"
 
@@ -22,7 +25,12 @@ PROBLEMS = {
     "quadratic-2d": lambda: Quadratic(np.diag([0.2, 4.0]), name="quadratic-2d"),
     "quartic": Quartic,
     "rosenbrock": Rosenbrock,
+    "logistic-regression": LogisticRegression,
+    "softmax-regression": SoftmaxRegression,
+    "mlp": MLP,
 }
+# problems on a data set (scikit-learn's bundled ones or the user's file); make() passes them the data options
+DATA_PROBLEMS = ("logistic-regression", "softmax-regression", "mlp")
 
 DESCRIPTIONS = {
     "linear-regression": "the lecture's data: 1000 examples, w = [2, −3.4], b = 4.2, noise 0.01 (seeded)",
@@ -30,6 +38,11 @@ DESCRIPTIONS = {
     "quadratic-2d": "f(x) = 0.1·x₁² + 2·x₂², flat and steep axes (§7)",
     "quartic": "f(x) = x⁴, curvature 12x² grows with |x| (§3: the start matters)",
     "rosenbrock": "f(x, y) = (1 − x)² + 100(y − x²)², a curved valley",
+    "logistic-regression": "binary logistic regression, mean log-loss (dataset= iris, wine, breast_cancer, digits, "
+                           "diabetes or a file; default iris, virginica vs the rest)",
+    "softmax-regression": "multiclass softmax regression, mean cross-entropy (default dataset iris)",
+    "mlp": "a one- or two-hidden-layer perceptron, tanh or relu, cross-entropy or squared loss (default digits, "
+           "32 tanh units)",
 }
 
 
@@ -61,10 +74,25 @@ def from_description(description: dict) -> Problem:
         return make(name)
     if name == "rosenbrock":
         return Rosenbrock(a=d.get("a", 1.0), b=d.get("b", 100.0))
+    if name in DATA_PROBLEMS:
+        return _rebuild_data_problem(d)
     raise ValueError(f"the saved run's problem ({d.get('data') or name}) cannot be rebuilt from the file; "
                      f"explain it from the Python API with optimlab.explain(run)")
 
 
-__all__ = ["from_description", "DEFAULT_PROBLEM", "DESCRIPTIONS", "FunctionProblem", "LECTURE_DATA",
+def _rebuild_data_problem(d: dict) -> Problem:
+    """Rebuild a data problem from its recorded options, refusing if the data's checksum no longer matches."""
+    accepted = inspect.signature(PROBLEMS[d["name"]]).parameters
+    options = {k: (tuple(v) if k == "hidden" else v) for k, v in d.items() if k in accepted}
+    problem = make(d["name"], **options)
+    recorded, now = d.get("checksum"), problem.describe()["checksum"]
+    if recorded is not None and recorded != now:
+        raise ValueError(f"the data of dataset {d.get('dataset')!r} changed since the run was saved "
+                         f"(checksum {now[:12]}…, recorded {recorded[:12]}…)")
+    return problem
+
+
+__all__ = ["from_description", "DATA_PROBLEMS", "DEFAULT_PROBLEM", "LogisticRegression", "MLP",
+           "SoftmaxRegression", "DESCRIPTIONS", "FunctionProblem", "LECTURE_DATA",
            "LinearRegression", "PROBLEMS", "Problem", "Quadratic",
            "Quartic", "Rosenbrock", "from_arrays", "lecture_data", "load_arrays", "make"]
