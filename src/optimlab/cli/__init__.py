@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from optimlab.cli import catalog, explain, lrfind, reproduce, train
+from optimlab.cli import compare, sweep, tune  # issue 9: sweeps room
 
 
 class _Parser(argparse.ArgumentParser):
@@ -24,7 +25,7 @@ class _UsageError(Exception):
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="optimlab", description="Understand, tune and trust gradient-descent optimizers.")
     commands = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
-    for module in (train, explain, lrfind, reproduce, catalog):
+    for module in (train, explain, lrfind, reproduce, catalog, sweep, tune, compare):
         module.register(commands)
     return p
 
