@@ -18,7 +18,8 @@ def load(store_dir, sweep: str | None = None):
     records = [{k: v for k, v in r.items() if k != "hyperparams"} | r["hyperparams"] for r in rows]
     columns = ["config", "chunk", "seed", "batch_size"] + (list(rows[0]["hyperparams"]) if rows else []) + \
         ["final_loss", "diverged", "diverged_at", "epoch_losses", "curve"]
-    return pd.DataFrame.from_records(records, columns=columns)
+    frame = pd.DataFrame.from_records(records, columns=columns)
+    return frame.astype({"diverged": bool, "diverged_at": "Int64"})  # Int64: <NA> where it did not diverge
 
 
 def summary(store_dir, sweep: str | None = None, top: int = 5) -> dict:
