@@ -61,11 +61,17 @@ def run(args, out) -> int:
     grid = {k: v if isinstance(v, list) else [v] for k, v in common.given(args, optim.HYPERPARAMETERS).items()}
     names = args.optimizers.split(",") if args.optimizers else None
     # the problem, schedule and loop as every command builds them; the hyperparameters are compare's grid
-    problem, _, schedule, kwargs = common.build(argparse.Namespace(**{**vars(args), **dict.fromkeys(grid)}))
+    plain = {**vars(args), **dict.fromkeys(grid)}
+    _, _, schedule, kwargs = common.build(argparse.Namespace(**plain))
     seed = kwargs.pop("seed", 1)
+
+    def problem_for(s: int):
+        """The problem as ``optimlab train --seed s`` builds it (new data where the problem draws them)."""
+        return common.build(argparse.Namespace(**{**plain, "seed": s}))[0]
+
     report.check_folder(args.out)  # before any work
     with progress_bar("compare", args.quiet or args.json) as progress:
-        result = compare(problem, optimizers=names, lr_range=(lo, hi), points=args.points, grid=grid,
+        result = compare(problem_for, optimizers=names, lr_range=(lo, hi), points=args.points, grid=grid,
                          tune_seeds=range(seed, seed + args.tune_seeds), seeds=args.seeds,
                          loop={**kwargs, "schedule": schedule}, target=args.target,
                          problem_flags=_problem_flags(args), progress=progress)

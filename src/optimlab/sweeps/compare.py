@@ -20,11 +20,13 @@ Everything is returned as data (:func:`compare`); :mod:`optimlab.sweeps.report` 
 
 from __future__ import annotations
 
+import functools
 import shlex
 
 import numpy as np
 
 from optimlab import checks, optim, schedules
+from optimlab.problems import Problem
 from optimlab.provenance import versions
 from optimlab.sweeps.runner import data_checksum
 from optimlab.train import train
@@ -58,12 +60,12 @@ def _median_curve(curves: np.ndarray) -> np.ndarray:
     return np.median(np.where(np.isnan(curves), np.inf, curves), axis=0)
 
 
-def _reruns(problem, name, rows: list[dict], seeds: list[int], loop: dict, progress) -> list[dict]:
+def _reruns(problem_for, name, rows: list[dict], seeds: list[int], loop: dict, progress) -> list[dict]:
     """Each row of ``rows`` on every seed: one train call per seed with len(rows) configurations."""
     hyper = {k: [row[k] for row in rows] for k in rows[0]}
     curves, seconds, diverged = [], 0.0, []
     for s in seeds:
-        run = train(problem, optim.make(name, **hyper), seed=s, **loop)
+        run = train(problem_for(s), optim.make(name, **hyper), seed=s, **loop)
         curves.append(run.curves)
         diverged.append(run.diverged_mask)
         seconds += run.seconds
@@ -88,7 +90,14 @@ def compare(problem, *, optimizers=None, lr_range=(1e-4, 10.0), points: int = 13
             tune_seeds=(1,), seeds: int = 10, first_seed: int = 100, loop: dict | None = None,
             target: float | None = None, problem_flags: str = "", progress=None) -> dict:
     """Tune every optimizer with the same budget, rerun the best and the defaults on ``seeds`` seeds, and measure
-    time to target (see the module docstring). ``loop``: train's batch_size, epochs and schedule."""
+    time to target (see the module docstring). ``loop``: train's batch_size, epochs and schedule.
+
+    ``problem`` is a problem, or a function ``seed -> problem`` for problems whose data are drawn from the seed
+    (the lecture's synthetic regression): then every run with seed s uses the problem built with seed s, exactly
+    as ``optimlab train --seed s`` does, so that the report's commands rerun each configuration to the digit."""
+    data_per_seed = not isinstance(problem, Problem)
+    problem_for = functools.lru_cache(maxsize=None)(
+        problem if not isinstance(problem, Problem) else lambda seed: problem)
     names = list(optimizers or optim.OPTIMIZERS)
     for name in names:
         optim.defaults(name)  # unknown names raise here, before any work
@@ -123,7 +132,7 @@ def compare(problem, *, optimizers=None, lr_range=(1e-4, 10.0), points: int = 13
         own_loop = _loop_for(name, loop)
         finals = []
         for s in tune_seeds:
-            run = train(problem, optim.make(name, **hyper), seed=s, **own_loop)
+            run = train(problem_for(s), optim.make(name, **hyper), seed=s, **own_loop)
             finals.append(np.where(run.diverged_mask, np.inf, run.final_losses))
             step()
         score = np.median(finals, axis=0)
@@ -131,9 +140,10 @@ def compare(problem, *, optimizers=None, lr_range=(1e-4, 10.0), points: int = 13
         best = int(np.argmin(score))
         best_row = {k: configs[best][k] for k in hyper}
         default_row = {k: optim.defaults(name)[k] for k in hyper}
-        tuned, default = _reruns(problem, name, [best_row, default_row], rerun_seeds, own_loop, step)
+        tuned, default = _reruns(problem_for, name, [best_row, default_row], rerun_seeds, own_loop, step)
         results[name] = {"budget": len(configs) * len(tune_seeds), "grid": {k: v.tolist() for k, v in hyper.items()},
                          "scores": score.tolist(), "best": tuned, "default": default}
+    problem = problem_for(tune_seeds[0])
     if target is None:
         medians = [np.median(r["best"]["final_losses"]) for r in results.values()]
         floor = problem.optimal_loss if problem.optimal_loss is not None else float(np.nanmin(medians))
@@ -149,7 +159,8 @@ def compare(problem, *, optimizers=None, lr_range=(1e-4, 10.0), points: int = 13
             entry["seconds_to_target"] = None if fraction is None else fraction * entry["seconds_per_run"]
             entry["commands"] = [train_command(problem_flags, name, entry["hyperparams"], _loop_for(name, loop), s)
                                  for s in rerun_seeds]
-    return {"problem": problem.describe(), "data_sha256": data_checksum(problem), "optimal_loss": problem.optimal_loss,
+    return {"problem": problem.describe(), "data_sha256": data_checksum(problem),
+            "data_per_seed": data_per_seed, "optimal_loss": problem.optimal_loss,
             "optimizers": names, "lr_range": [lo, hi], "points": points, "grid": grid, "tune_seeds": tune_seeds,
             "rerun_seeds": rerun_seeds,
             "loop": {"batch_size": loop["batch_size"], "epochs": loop["epochs"],

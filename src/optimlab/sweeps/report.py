@@ -80,12 +80,12 @@ def sensitivity_figure(result):
     for i, (name, r) in enumerate(result["results"].items()):
         axis = "lr" if "lr" in r["grid"] else "eps"
         x, score = np.asarray(r["grid"][axis]), np.asarray(r["scores"])
-        for value in sorted(set(tuple((k, v) for k, v in zip(r["grid"], vals) if k != axis)
-                                for vals in zip(*r["grid"].values()))):
+        for n, value in enumerate(sorted(set(tuple((k, v) for k, v in zip(r["grid"], vals) if k != axis)
+                                for vals in zip(*r["grid"].values())))):
             keep = np.array([all(r["grid"][k][j] == v for k, v in value) for j in range(len(x))])
             label = name + (f" {dict(value)}" if value else "") + (" (ε)" if axis == "eps" else "")
             ax.plot(x[keep], np.where(np.isfinite(score[keep]), score[keep], np.nan), marker=".",
-                    color=f"C{i}", label=label, alpha=0.9)
+                    color=f"C{i}", linestyle=("-", "--", ":", "-.")[n % 4], label=label, alpha=0.9)
             blown = keep & ~np.isfinite(score)
             ax.plot(x[blown], np.full(blown.sum(), np.nanmax(np.where(np.isfinite(score), score, np.nan))),
                     "x", color=f"C{i}")
