@@ -59,5 +59,7 @@ def run(args, out) -> int:
     out(f"best: {best}: mean final loss over {args.seeds} seeds {result['best_value']:.6g}"
         + (f" (optimum {problem.optimal_loss:.6g})" if problem.optimal_loss is not None else ""))
     flags = " ".join(f"{common.flag(k)} {v:.6g}" for k, v in {**fixed, **result["best_params"]}.items())
-    out(f"rerun: optimlab train --optimizer {opt.name} {flags}")
+    loop = " ".join(f"{common.flag(k)} {v}" for k, v in kwargs.items())
+    out(f"try it: optimlab train --optimizer {opt.name} {flags} {loop}".rstrip()
+        + ("" if schedule.name == "constant" else f"  (schedule {schedule.describe()})"))
     return 0

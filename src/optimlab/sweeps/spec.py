@@ -28,8 +28,9 @@ a seeded sampler), the seeds, and the loop settings::
 
 Configurations are ordered by (batch size, seed), then by the hyperparameter combinations; a chunk holds at most
 ``chunk_size`` configurations that share a batch size and a seed, because one ``optimlab.train`` call draws its
-initial parameters and minibatch order from one seed and uses one batch size. So configuration j of a sweep gives
-exactly what ``optimlab train --seed s --batch-size B`` gives with its hyperparameters.
+initial parameters and minibatch order from one seed and uses one batch size. So each configuration gives exactly
+what ``optimlab.train(problem, optim.make(name, **its hyperparameters), seed=s, batch_size=B, ...)`` gives, on the
+data of ``[problem]`` (whose own ``seed`` option, where it takes one, draws the data once for the whole sweep).
 
 The sweep's identity is the SHA-256 of the validated spec in canonical JSON: the same declaration, however it is
 written in TOML, is the same sweep; any change of a value is a new one.

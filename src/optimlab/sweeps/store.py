@@ -8,7 +8,7 @@ Tables::
              epoch_losses, curve)                        PRIMARY KEY (sweep, config)
 
 A chunk's row and its configurations' rows are written in ONE transaction, so after a crash (even SIGKILL in the
-middle of a write: SQLite's journal rolls the partial transaction back) a chunk is either wholly stored or absent;
+middle of a write: SQLite's write-ahead log drops the partial transaction) a chunk is either wholly stored or absent;
 the primary keys make a second write of a stored configuration an error instead of a duplicate. Curves are stored
 as raw little-endian float64 bytes, so a stored result is bit-for-bit the computed one.
 """
@@ -58,6 +58,12 @@ class Store:
         # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT) and nothing else is implied
         self.db = sqlite3.connect(self.path, isolation_level=None, timeout=60)
         self.db.execute("PRAGMA foreign_keys = ON")
+        # Write-ahead log, synced at checkpoints: a commit is atomic and survives the death of the process (SIGKILL)
+        # at any instant; only a power cut or OS crash may lose the last commits (never half of one). A full fsync
+        # per chunk (the default) costs ~17 ms on this machine, longer than a 64-configuration chunk takes to run.
+        # While a sweep runs, sweeps.sqlite-wal and -shm lie beside the file; a clean close folds them back in.
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self.db.execute("PRAGMA synchronous = NORMAL")
         self.db.executescript(SCHEMA)
 
     def __enter__(self):
