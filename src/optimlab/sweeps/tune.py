@@ -23,6 +23,7 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -172,6 +173,7 @@ def tune(problem, optimizer: str, axes: list[Axis], *, fixed: dict | None = None
     study.set_user_attr("optimlab", settings)
 
     def objective(trial):
+        trial.set_user_attr("pid", os.getpid())  # which worker process ran it
         hyper = {**fixed, **{a.name: trial.suggest_float(a.name, a.low, a.high, log=a.log) for a in axes}}
 
         def report(epoch, value):
@@ -222,6 +224,6 @@ def _result(study, finished) -> dict:
         "best_value": best.value if best else None,
         "trials": len(done), "complete": len(complete), "pruned": len(done) - len(complete),
         "history": [{"number": t.number, "params": t.params, "value": t.value, "state": t.state.name,
-                     "epochs": len(t.intermediate_values)} for t in done],
+                     "epochs": len(t.intermediate_values), "pid": t.user_attrs.get("pid")} for t in done],
         "settings": study.user_attrs.get("optimlab"),
     }
