@@ -230,3 +230,33 @@ def test_two_dask_workers_give_the_serial_results(tmp_path):
     assert list(a.config) == list(b.config) == list(range(36))
     assert all(np.array_equal(x, y, equal_nan=True) for x, y in zip(a.curve, b.curve))
     assert list(a.momentum) == list(b.momentum) and list(a.diverged) == list(b.diverged)
+
+
+CLI_ERRORS = [  # arguments after `optimlab sweep` -> the one-line error
+    (["run", "SPEC", "--store", "STORE", "--workers", "0"], "workers must be an integer >= 1, got 0"),
+    (["run", "SPEC", "--store", "STORE", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], "not allowed with"),
+    (["run", "missing.toml", "--store", "STORE"], "missing.toml"),
+    (["show", "--store", "STORE", "--top", "0"], "top must be an integer >= 1, got 0"),
+]
+
+
+@pytest.mark.parametrize("argv,message", CLI_ERRORS)
+def test_bad_sweep_arguments(tmp_path, capsys, argv, message):
+    spec = write(tmp_path, SPEC)
+    if argv[0] == "show":
+        sweeps.run(specs.load(spec), tmp_path / "STORE")
+    argv = [str(tmp_path / a) if a in ("SPEC", "STORE", "missing.toml") else a for a in argv]
+    argv = [str(spec) if a.endswith("SPEC") else a for a in argv]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(["sweep"] + argv + ["--quiet"] * (argv[0] == "run")) in (1, 2)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_the_cli_and_the_package_import_no_heavy_extra():
+    code = ("import sys, optimlab, optimlab.sweeps, optimlab.cli; optimlab.cli.parser(); "
+            "print(sorted(m for m in ('pandas', 'dask', 'optuna', 'distributed') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": SRC}, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from optimlab import optim, problems, schedules
+from optimlab import checks, optim, problems, schedules
 from optimlab.provenance import versions
 from optimlab.sweeps.spec import Spec
 from optimlab.sweeps.store import Store
@@ -82,6 +82,10 @@ def run(spec: Spec, store_dir, progress=None, workers: int | None = None, schedu
     """Run every chunk of ``spec`` not yet in the store at ``store_dir``; with ``workers`` or ``scheduler`` on
     Dask (see :mod:`optimlab.sweeps.distributed`). ``progress(done, total)`` is called as chunks are stored.
     Returns {sweep, name, chunks, skipped, ran, configs, seconds}."""
+    if workers is not None:
+        workers = checks.check_int("workers", workers, minimum=1)
+    if workers is not None and scheduler is not None:
+        raise ValueError("give workers (a local cluster) or scheduler (an existing one), not both")
     start = time.perf_counter()
     with Store(store_dir) as store:
         sweep, todo = prepare(spec, store)
