@@ -81,7 +81,8 @@ def prepare(spec: Spec, store: Store) -> tuple[str, list[int]]:
 def run(spec: Spec, store_dir, progress=None, workers: int | None = None, scheduler: str | None = None) -> dict:
     """Run every chunk of ``spec`` not yet in the store at ``store_dir``; with ``workers`` or ``scheduler`` on
     Dask (see :mod:`optimlab.sweeps.distributed`). ``progress(done, total)`` is called as chunks are stored.
-    Returns {sweep, name, chunks, skipped, ran, configs, seconds}."""
+    Returns {sweep, name, chunks, skipped, ran, configs, seconds (wall), compute_seconds (the train calls' own
+    time, summed over the chunks run now: above ``seconds`` when workers ran them concurrently)}."""
     if workers is not None:
         workers = checks.check_int("workers", workers, minimum=1)
     if workers is not None and scheduler is not None:
@@ -96,10 +97,11 @@ def run(spec: Spec, store_dir, progress=None, workers: int | None = None, schedu
 
         def stored(result: dict) -> None:
             store.write_chunk(sweep, result["chunk"], result["seconds"], result["results"])
+            stored.compute += result["seconds"]
             if progress:
                 stored.count += 1
                 progress(skipped + stored.count, total)
-        stored.count = 0
+        stored.count, stored.compute = 0, 0.0
 
         if todo and (workers or scheduler):
             from optimlab.sweeps.distributed import run_on_dask
@@ -108,4 +110,4 @@ def run(spec: Spec, store_dir, progress=None, workers: int | None = None, schedu
             for index in todo:
                 stored(run_chunk(spec.data, index))
     return {"sweep": sweep, "name": spec.name, "chunks": total, "skipped": skipped, "ran": len(todo),
-            "configs": spec.num_configs, "seconds": time.perf_counter() - start}
+            "configs": spec.num_configs, "seconds": time.perf_counter() - start, "compute_seconds": stored.compute}
