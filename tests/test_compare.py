@@ -51,6 +51,7 @@ def test_best_is_the_argmin_of_separate_runs_and_reruns_are_exact(report):
     np.testing.assert_allclose(sgd["scores"], finals, rtol=1e-10)
     assert sgd["best"]["hyperparams"]["lr"] == pytest.approx(lrs[int(np.argmin(finals))])
     assert sgd["default"]["hyperparams"] == {"lr": optimlab.optim.defaults("sgd")["lr"]}
+    assert result["results"]["momentum"]["default"]["hyperparams"] == optimlab.optim.defaults("momentum")
     for seed in (100, 109):  # as `optimlab train --seed s`: the seed draws the lecture's data and the run
         run = optimlab.train(optimlab.problems.make("linear-regression", seed=seed), optimlab.optim.make("sgd", lr=sgd["best"]["hyperparams"]["lr"]), epochs=2,
                              seed=seed)

@@ -159,6 +159,7 @@ def test_show_lists_best_and_diverged_configurations(tmp_path, capsys):
     assert [b["config"] for b in shown["best"]] == list(alive.config[:5])
     assert sorted(d["config"] for d in shown["diverged"]) == sorted(df[df.diverged].config)
     assert all(d["lr"] == 3 or d["lr"] > 0.5 for d in shown["diverged"])
+    assert shown["optimal_loss"] == optimlab.problems.make("linear-regression").optimal_loss
     prov = shown["provenance"]
     assert prov["seed"] == 3 and prov["spec"]["name"] == "demo" and len(prov["data_sha256"]) == 64
     assert prov["problem"]["data"] == "lecture synthetic" and prov["versions"]["numpy"] == np.__version__

@@ -86,6 +86,8 @@ def show(args, out) -> int:
         return 0
     out(f"sweep {s['name']} ({s['sweep']}): {s['optimizer']} on {s['problem'].get('name')}, "
         f"{s['stored']}/{s['num_configs']} configurations stored ({s['chunks_done']}/{s['chunks']} chunks)")
+    if s["optimal_loss"] is not None:
+        out(f"optimum of the problem: {s['optimal_loss']:.6g}")
     out("best configurations (final loss):")
     for e in s["best"]:
         out(f"  {e['final_loss']:.6g}  {_hyper(e)}")

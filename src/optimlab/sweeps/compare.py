@@ -74,9 +74,11 @@ def _reruns(problem_for, name, rows: list[dict], seeds: list[int], loop: dict, p
     epochs_axis = run.epochs_axis
     out = []
     for j, row in enumerate(rows):
-        finals = np.array([c[np.flatnonzero(~np.isnan(c))[-1]] for c in curves[j]])
+        stopped = np.array([d[j] for d in diverged])
+        # the final loss of each seed, +∞ where it diverged (its curve keeps the loss that stopped it)
+        finals = np.where(stopped, np.inf, [c[np.flatnonzero(~np.isnan(c))[-1]] for c in curves[j]])
         out.append({"hyperparams": row, "curves": curves[j], "final_losses": finals,
-                    "diverged": int(np.sum([d[j] for d in diverged])), "median_curve": _median_curve(curves[j]),
+                    "diverged": int(stopped.sum()), "median_curve": _median_curve(curves[j]),
                     "seconds_per_run": seconds / len(seeds), "epochs_axis": epochs_axis})
     return out
 
@@ -138,8 +140,9 @@ def compare(problem, *, optimizers=None, lr_range=(1e-4, 10.0), points: int = 13
         score = np.median(finals, axis=0)
         configs = [dict(h) for h in run.hyperparams]
         best = int(np.argmin(score))
-        best_row = {k: configs[best][k] for k in hyper}
-        default_row = {k: optim.defaults(name)[k] for k in hyper}
+        # every hyperparameter written out (not only the tuned ones), so that the commands state the configuration
+        best_row = {k: float(v) for k, v in configs[best].items()}
+        default_row = dict(optim.defaults(name))
         tuned, default = _reruns(problem_for, name, [best_row, default_row], rerun_seeds, own_loop, step)
         results[name] = {"budget": len(configs) * len(tune_seeds), "grid": {k: v.tolist() for k, v in hyper.items()},
                          "scores": score.tolist(), "best": tuned, "default": default}

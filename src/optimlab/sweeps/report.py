@@ -57,7 +57,8 @@ def curves_figure(result):
     for i, (name, r) in enumerate(result["results"].items()):
         best = r["best"]
         x, curves = best["epochs_axis"], np.where(np.isnan(best["curves"]), np.inf, best["curves"])
-        lo, mid, hi = np.percentile(curves, [25, 50, 75], axis=0)
+        with np.errstate(invalid="ignore"):  # percentiles of +∞ (diverged seeds) are +∞ or NaN: not drawn
+            lo, mid, hi = np.percentile(curves, [25, 50, 75], axis=0)
         color = f"C{i}"
         ax.plot(x, mid, color=color, label=f"{name} ({_label(best['hyperparams'])})")
         ax.fill_between(x, np.where(np.isfinite(lo), lo, np.nan), np.where(np.isfinite(hi), hi, np.nan),
@@ -119,9 +120,11 @@ def page(result) -> str:
         for kind in ("best", "default"):
             e = r[kind]
             finals = np.where(np.isfinite(e["final_losses"]), e["final_losses"], np.inf)
-            q1, q2, q3 = np.percentile(finals, [25, 50, 75])
+            with np.errstate(invalid="ignore"):
+                q1, q2, q3 = (_fmt(float(q) if np.isfinite(q) else None, ".5g").replace("—", "diverged")
+                              for q in np.percentile(finals, [25, 50, 75]))
             rows.append(f"<tr><td>{name}</td><td>{kind}</td><td>{html.escape(_label(e['hyperparams']))}</td>"
-                        f"<td>{q2:.5g} [{q1:.4g}, {q3:.4g}]</td><td>{e['diverged']}/{len(finals)}</td>"
+                        f"<td>{q2} [{q1}, {q3}]</td><td>{e['diverged']}/{len(finals)}</td>"
                         f"<td>{_fmt(e['epochs_to_target'])}</td><td>{_fmt(e['seconds_to_target'], '.3g')}</td>"
                         f"<td>{r['budget'] if kind == 'best' else ''}</td></tr>")
     commands = "\n".join(html.escape(e["commands"][0]) for r in result["results"].values()

@@ -43,6 +43,7 @@ def summary(store_dir, sweep: str | None = None, top: int = 5) -> dict:
         "sweep": info["id"], "name": info["name"], "num_configs": info["num_configs"], "stored": len(rows),
         "chunks": info["num_chunks"], "chunks_done": info["chunks_done"],
         "problem": info["provenance"]["problem"], "optimizer": info["spec"]["optimizer"]["name"],
+        "optimal_loss": info["provenance"].get("optimal_loss"),
         "best": [entry(r) for r in alive[:top]],
         "best_over_seeds": [{"batch_size": k[0], **dict(k[1:]), "median_final_loss": m if np.isfinite(m) else None,
                              "seeds": n} for m, k, n in medians[:top]],

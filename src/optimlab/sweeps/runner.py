@@ -44,7 +44,7 @@ def data_checksum(problem) -> str:
 def provenance(spec: Spec) -> dict:
     problem = problem_of(spec)
     return {"sweep": spec.id, "seed": spec.data["seed"], "spec": spec.data, "problem": problem.describe(),
-            "data_sha256": data_checksum(problem), "versions": versions()}
+            "data_sha256": data_checksum(problem), "optimal_loss": problem.optimal_loss, "versions": versions()}
 
 
 def run_chunk(spec_data: dict, index: int) -> dict:
