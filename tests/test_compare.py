@@ -102,6 +102,8 @@ BAD = [
     (["--lr-range=-1:1"], r"lr_range\[0\] must be > 0"),
     (["--optimizers", "sgd,lbfgs"], "unknown optimizer 'lbfgs'"),
     (["--points", "1"], "points must be an integer >= 2, got 1"),
+    (["--tune-seeds", "0"], "tune_seeds must hold at least one seed"),
+    (["--problem", "quadratic-2d"], r"batch_size must be an integer in \[1, 1\], got 10"),
     (["--momentum", "1.5"], r"momentum\[\d+\] must be in \[0, 1\)"),
 ]
 

@@ -86,6 +86,10 @@ BAD_SPECS = [  # (replace this, with that) in SPEC -> the error message must mat
     ("[grid]", "[grid]\nbeta1 = [0.9]", "momentum takes no hyperparameter 'beta1'"),
     ("[grid]", "[grid]\nmomentum = [0.9]", "hyperparameter 'momentum' is given twice"),
     ("seed = 3", "seed = 3\ncolor = 1", "spec takes no key 'color'"),
+    ('name = "momentum"', 'name = "momentum"\nmomentum = [0.5, 0.9]', "optimizer.momentum must be one number"),
+    ('name = "momentum"', 'name = "momentum"\nmomentum = "high"', "optimizer.momentum must be a number"),
+    ('[optimizer]\nname = "momentum"', '[optimizer]', r"spec needs \[optimizer\] with name"),
+    ("[optimizer]", "[problem]\nseed = 2\n[optimizer]", r"\[problem\] needs name"),
     ("[optimizer]", "[problem]\nname = \"linear-regression\"\nsize = 3\n[optimizer]",
      "problem linear-regression takes no option 'size'"),
 ]

@@ -114,6 +114,8 @@ def compare(problem, *, optimizers=None, lr_range=(1e-4, 10.0), points: int = 13
             raise ValueError(f"grid takes hyperparameters other than lr ({', '.join(list(optim.HYPERPARAMETERS)[1:])})"
                              f", got {k!r}")
     tune_seeds = [checks.check_int("tune seed", s, minimum=0) for s in tune_seeds]
+    if not tune_seeds:
+        raise ValueError("tune_seeds must hold at least one seed, got none")
     loop = {"batch_size": 10, "epochs": 5, **(loop or {})}
     loop["schedule"] = loop.get("schedule") or schedules.make("constant")
     budgets = {name: budget(name, (lo, hi), points, grid) for name in names}

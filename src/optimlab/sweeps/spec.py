@@ -191,10 +191,15 @@ def validate(data: dict, name: str | None = None) -> Spec:
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"spec needs name = \"...\" (a non-empty string), got {name!r}")
     problem = dict(data.get("problem") or {"name": problems.DEFAULT_PROBLEM})
+    if not isinstance(problem.get("name"), str):
+        raise ValueError(f"[problem] needs name = one of: {', '.join(problems.PROBLEMS)}")
     problems.make(problem["name"], **{k: v for k, v in problem.items() if k != "name"})  # validates the options
     opt = dict(data.get("optimizer") or {})
-    if "name" not in opt:
+    if not isinstance(opt.get("name"), str):
         raise ValueError(f"spec needs [optimizer] with name = one of: {', '.join(optim.OPTIMIZERS)}")
+    for key, value in opt.items():
+        if key != "name" and not isinstance(checks.as_values(f"optimizer.{key}", value), float):
+            raise ValueError(f"optimizer.{key} must be one number; sweep several values as a grid axis")
     grid = {k: _axis(k, v) for k, v in (data.get("grid") or {}).items()}
     random = _random_axes(data.get("random") or {})
     axes = [k for k in grid if k != "batch_size"] + [k for k in random if k != "samples"]
