@@ -53,8 +53,8 @@ def test_best_is_the_argmin_of_separate_runs_and_reruns_are_exact(report):
     assert sgd["default"]["hyperparams"] == {"lr": optimlab.optim.defaults("sgd")["lr"]}
     assert result["results"]["momentum"]["default"]["hyperparams"] == optimlab.optim.defaults("momentum")
     for seed in (100, 109):  # as `optimlab train --seed s`: the seed draws the lecture's data and the run
-        run = optimlab.train(optimlab.problems.make("linear-regression", seed=seed), optimlab.optim.make("sgd", lr=sgd["best"]["hyperparams"]["lr"]), epochs=2,
-                             seed=seed)
+        run = optimlab.train(optimlab.problems.make("linear-regression", seed=seed),
+                             optimlab.optim.make("sgd", lr=sgd["best"]["hyperparams"]["lr"]), epochs=2, seed=seed)
         assert sgd["best"]["final_losses"][seed - 100] == pytest.approx(run.final_loss, rel=1e-10)
     assert len(sgd["best"]["final_losses"]) == 10 and len(sgd["best"]["commands"]) == 10
 

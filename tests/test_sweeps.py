@@ -127,7 +127,8 @@ def test_each_stored_configuration_equals_its_own_train_call(tmp_path):
                              batch_size=10, epochs=3, schedule=lecture, seed=int(row.seed))
         # the chunk is one (K, P) call, this is (1, P): the BLAS may round the two shapes differently
         np.testing.assert_allclose(row.curve, run.losses, rtol=1e-10)
-        assert row.diverged == run.diverged and (None if row.diverged_at is pd.NA else row.diverged_at) == run.diverged_at
+        assert row.diverged == run.diverged
+        assert (None if row.diverged_at is pd.NA else row.diverged_at) == run.diverged_at
         np.testing.assert_allclose(row.epoch_losses, run.epoch_losses, rtol=1e-10)
         assert row.final_loss == pytest.approx(run.final_loss, rel=1e-10)
     # η = 3 is far past the stability bound 2(1+γ)/λ_max ≈ 1.9(1+γ) for every γ drawn: those diverge
@@ -265,3 +266,15 @@ def test_the_cli_and_the_package_import_no_heavy_extra():
     out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": SRC}, capture_output=True,
                          text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_an_existing_dask_cluster_by_its_address_gives_the_serial_results(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    path = write(tmp_path, SPEC)
+    sweeps.run(specs.load(path), tmp_path / "serial")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  host="127.0.0.1") as cluster:
+        outcome = sweeps.run(specs.load(path), tmp_path / "remote", scheduler=cluster.scheduler_address)
+    assert outcome["ran"] == 6
+    a, b = sweeps.load(tmp_path / "serial"), sweeps.load(tmp_path / "remote")
+    assert all(np.array_equal(x, y, equal_nan=True) for x, y in zip(a.curve, b.curve))

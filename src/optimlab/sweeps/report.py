@@ -136,7 +136,8 @@ pre{{background:#f4f4f4;padding:8px;overflow-x:auto;font-size:12px}}</style></he
 <h1>Optimizers compared on {html.escape(str(result['problem'].get('name')))}</h1>
 <p>Budget per optimizer: a log grid of {result['points']} learning rates over [{result['lr_range'][0]:g},
 {result['lr_range'][1]:g}] (Adadelta: ε), crossed with {html.escape(json.dumps(result['grid']))}, on tuning
-seeds {result['tune_seeds']}; the best and the defaults rerun on seeds {result['rerun_seeds'][0]}–{result['rerun_seeds'][-1]}.
+seeds {result['tune_seeds']}; the best and the defaults rerun on seeds
+{result['rerun_seeds'][0]}–{result['rerun_seeds'][-1]}.
 Batch size {loop['batch_size']}, {loop['epochs']} epochs, schedule {html.escape(loop['schedule'])}.
 Optimum f* = {_fmt(result['optimal_loss'], '.6g')}; target loss {result['target']:.6g}. Data SHA-256
 {result['data_sha256'][:16]}…</p>
