@@ -114,3 +114,19 @@ def test_bad_compare_arguments(tmp_path, capsys, argv, message):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and re.search(message, err), err
     assert not (tmp_path / "r").exists()
+
+
+def test_any_registered_problem_and_its_flags_in_the_commands(tmp_path, capsys):
+    out = tmp_path / "q"
+    assert main(["compare", "--problem", "quadratic-2d", "--batch-size", "1", "--epochs", "30", "--optimizers",
+                 "sgd,nesterov", "--points", "4", "--lr-range", "0.01:1", "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    result = json.loads((out / "results.json").read_text())
+    # f = 0.1·x₁² + 2·x₂²: GD is stable for η < 2/λ_max = 0.5, so of 0.01, 0.046, 0.22, 1 the best is 0.22
+    assert result["results"]["sgd"]["best"]["hyperparams"] == {"lr": pytest.approx(0.01 ** (1 / 3))}
+    command = result["results"]["nesterov"]["best"]["commands"][0]
+    assert command.startswith("optimlab train --problem quadratic-2d --optimizer nesterov --lr ")
+    assert main(shlex.split(command)[1:] + ["--json"]) == 0
+    rerun = json.loads(capsys.readouterr().out)
+    assert rerun["final_loss"] == pytest.approx(result["results"]["nesterov"]["best"]["final_losses"][0],
+                                                rel=1e-12, abs=1e-300)

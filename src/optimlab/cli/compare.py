@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 
 from optimlab import optim
 from optimlab.cli import common
-from optimlab.cli.sweep import progress_bar
+from optimlab.cli.sweep import problem_flags, progress_bar, remember_problem_flags
 
 
 def register(commands) -> None:
@@ -31,20 +30,8 @@ def register(commands) -> None:
     out.add_argument("--out", metavar="DIR", required=True, help="folder of the report (new, empty, or its own)")
     out.add_argument("--json", action="store_true", help="also print results.json's summary")
     out.add_argument("--quiet", action="store_true", help="no progress bar")
-    problem_group = next(g for g in p._action_groups if g.title == "problem")
-    p.set_defaults(handler=run, problem_options=[(a.dest, a.option_strings[0]) for a in problem_group._group_actions])
-
-
-def _problem_flags(args) -> str:
-    """The problem options as given, for the rerun commands in the report."""
-    parts = []
-    for dest, flag in args.problem_options:
-        value = getattr(args, dest, None)
-        if value is True:
-            parts.append(flag)
-        elif value not in (None, False):
-            parts += [flag, ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)]
-    return shlex.join(parts)
+    remember_problem_flags(p)
+    p.set_defaults(handler=run)
 
 
 def run(args, out) -> int:
@@ -74,7 +61,7 @@ def run(args, out) -> int:
         result = compare(problem_for, optimizers=names, lr_range=(lo, hi), points=args.points, grid=grid,
                          tune_seeds=range(seed, seed + args.tune_seeds), seeds=args.seeds,
                          loop={**kwargs, "schedule": schedule}, target=args.target,
-                         problem_flags=_problem_flags(args), progress=progress)
+                         problem_flags=problem_flags(args), progress=progress)
     report.write(result, args.out)
     summary = {name: {"best": r["best"]["hyperparams"], "median_final_loss": _median(r["best"]),
                       "default_median_final_loss": _median(r["default"]),

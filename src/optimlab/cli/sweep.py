@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from contextlib import contextmanager
 
@@ -26,6 +27,28 @@ def progress_bar(description: str, quiet: bool):
         yield progress
     finally:
         bar.close()
+
+
+def remember_problem_flags(parser) -> None:
+    """Keep, in the parsed arguments, every flag of the groups that choose the problem ("problem", and "data
+    problems" where those exist): (dest, flag, the value a flag without argument sets), for :func:`problem_flags`."""
+    flags = [(a.dest, a.option_strings[0], a.const if a.nargs == 0 else None)
+             for g in parser._action_groups if "problem" in (g.title or "") for a in g._group_actions]
+    parser.set_defaults(problem_options=flags)
+
+
+def problem_flags(args) -> str:
+    """The problem's flags as the user gave them, for the ``optimlab train`` commands that rerun a result."""
+    parts = []
+    for dest, flag, const in args.problem_options:
+        value = getattr(args, dest, None)
+        if value is None:
+            continue
+        if const is not None:  # a flag without argument (store_true/store_false): given when it set its value
+            parts += [flag] if value == const else []
+        else:
+            parts += [flag, ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)]
+    return shlex.join(parts)
 
 
 def register(commands) -> None:

@@ -6,7 +6,7 @@ import json
 
 from optimlab import optim
 from optimlab.cli import common
-from optimlab.cli.sweep import progress_bar
+from optimlab.cli.sweep import problem_flags, progress_bar, remember_problem_flags
 
 
 def register(commands) -> None:
@@ -30,6 +30,7 @@ def register(commands) -> None:
     out = p.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print the result and every trial as JSON")
     out.add_argument("--quiet", action="store_true", help="no progress bar")
+    remember_problem_flags(p)
     p.set_defaults(handler=run)
 
 
@@ -40,6 +41,7 @@ def run(args, out) -> int:
     fixed = common.given(args, optim.HYPERPARAMETERS)
     if args.grid or any(isinstance(v, list) for v in fixed.values()):
         raise ValueError("tune searches ranges (--search); fixed hyperparameters take one value each, not lists")
+    flags = problem_flags(args)  # before build, which may move --data into a data problem's options
     problem, opt, schedule, kwargs = common.build(args)
     seed = kwargs.pop("seed", 1)
     with progress_bar("tune", args.quiet or args.json) as progress:
@@ -58,8 +60,8 @@ def run(args, out) -> int:
     best = ", ".join(f"{k}={v:.4g}" for k, v in result["best_params"].items())
     out(f"best: {best}: mean final loss over {args.seeds} seeds {result['best_value']:.6g}"
         + (f" (optimum {problem.optimal_loss:.6g})" if problem.optimal_loss is not None else ""))
-    flags = " ".join(f"{common.flag(k)} {v:.6g}" for k, v in {**fixed, **result["best_params"]}.items())
+    hyper = " ".join(f"{common.flag(k)} {v:.6g}" for k, v in {**fixed, **result["best_params"]}.items())
     loop = " ".join(f"{common.flag(k)} {v}" for k, v in kwargs.items())
-    out(f"try it: optimlab train --optimizer {opt.name} {flags} {loop}".rstrip()
+    out(f"try it: optimlab train {flags} --optimizer {opt.name} {hyper} {loop}".replace("  ", " ").rstrip()
         + ("" if schedule.name == "constant" else f"  (schedule {schedule.describe()})"))
     return 0

@@ -46,12 +46,12 @@ def budget(optimizer: str, lr_range: tuple[float, float], points: int, grid: dic
 def train_command(problem_flags: str, optimizer: str, hyper: dict, loop: dict, seed: int) -> str:
     """The ``optimlab train`` command that reruns one configuration exactly."""
     parts = ["optimlab", "train"] + shlex.split(problem_flags) + ["--optimizer", optimizer]
-    parts += [x for k, v in hyper.items() for x in ("--" + k.replace("_", "-"), f"{v:.17g}")]
+    parts += [x for k, v in hyper.items() for x in ("--" + k.replace("_", "-"), repr(float(v)))]  # round-trips
     parts += ["--batch-size", str(loop["batch_size"]), "--epochs", str(loop["epochs"]), "--seed", str(seed)]
     schedule = loop["schedule"]
     if schedule.name != "constant":
         parts += ["--schedule", schedule.name]
-        parts += [x for k, v in schedule.settings.items() for x in (schedules.SETTINGS[k].flag, f"{v:.17g}")]
+        parts += [x for k, v in schedule.settings.items() for x in (schedules.SETTINGS[k].flag, repr(v))]
     return shlex.join(parts)
 
 
@@ -96,7 +96,8 @@ def compare(problem, *, optimizers=None, lr_range=(1e-4, 10.0), points: int = 13
 
     ``problem`` is a problem, or a function ``seed -> problem`` for problems whose data are drawn from the seed
     (the lecture's synthetic regression): then every run with seed s uses the problem built with seed s, exactly
-    as ``optimlab train --seed s`` does, so that the report's commands rerun each configuration to the digit."""
+    as ``optimlab train --seed s`` does, so that the report's commands rerun each configuration (to about 12
+    significant digits: a one-configuration call may round its matrix products differently from the batched one)."""
     data_per_seed = not isinstance(problem, Problem)
     problem_for = functools.lru_cache(maxsize=None)(
         problem if not isinstance(problem, Problem) else lambda seed: problem)
