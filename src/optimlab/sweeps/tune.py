@@ -178,7 +178,8 @@ def tune(problem, optimizer: str, axes: list[Axis], *, fixed: dict | None = None
 
         def report(epoch, value):
             trial.report(value, epoch)
-            if trial.should_prune():
+            # after the last epoch the trial is complete: pruning it then would only throw its result away
+            if epoch < loop["epochs"] and trial.should_prune():
                 raise optuna.TrialPruned()
 
         return _mean(evaluate(problem, optimizer, hyper, seeds=seeds, seed=seed, loop=loop, report=report))
