@@ -86,6 +86,9 @@ BAD_SPECS = [  # (replace this, with that) in SPEC -> the error message must mat
     ("[grid]", "[grid]\nbeta1 = [0.9]", "momentum takes no hyperparameter 'beta1'"),
     ("[grid]", "[grid]\nmomentum = [0.9]", "hyperparameter 'momentum' is given twice"),
     ("seed = 3", "seed = 3\ncolor = 1", "spec takes no key 'color'"),
+    ('name = "momentum"\n[grid]\nlr = {log = [1e-3, 3], num = 6}\n[random]\nsamples = 3\n'
+     'momentum = {uniform = [0.0, 0.99]}', 'name = "adadelta"\n[grid]\nrho = [0.9, 0.99]',
+     "adadelta has no learning rate, so loop.schedule must be constant, got lecture"),
     ('name = "momentum"', 'name = "momentum"\nmomentum = [0.5, 0.9]', "optimizer.momentum must be one number"),
     ('name = "momentum"', 'name = "momentum"\nmomentum = "high"', "optimizer.momentum must be a number"),
     ('[optimizer]\nname = "momentum"', '[optimizer]', r"spec needs \[optimizer\] with name"),
@@ -278,3 +281,20 @@ def test_an_existing_dask_cluster_by_its_address_gives_the_serial_results(tmp_pa
     assert outcome["ran"] == 6
     a, b = sweeps.load(tmp_path / "serial"), sweeps.load(tmp_path / "remote")
     assert all(np.array_equal(x, y, equal_nan=True) for x, y in zip(a.curve, b.curve))
+
+
+def test_a_sweep_of_one_configuration_and_a_chunk_stored_twice(tmp_path):
+    path = write(tmp_path, 'name = "one"\n[optimizer]\nname = "sgd"\nlr = 0.1\n[loop]\nepochs = 2\n')
+    spec = specs.load(path)
+    assert spec.num_configs == 1 and sweeps.run(spec, tmp_path / "store")["ran"] == 1
+    row = sweeps.load(tmp_path / "store").iloc[0]
+    run = optimlab.train(optimlab.problems.make("linear-regression"), optimlab.optim.make("sgd", lr=0.1), epochs=2)
+    np.testing.assert_allclose(row.epoch_losses, run.epoch_losses, rtol=1e-10)
+    assert row.epoch_losses.shape == (2,) and row.lr == 0.1
+    from optimlab.sweeps.runner import run_chunk
+    from optimlab.sweeps.store import Store
+
+    with Store(tmp_path / "store") as store:  # as when two processes run the same sweep: the second write is a no-op
+        result = run_chunk(spec.data, 0)
+        assert store.write_chunk(spec.id, 0, result["seconds"], result["results"]) is False
+        assert len(store.results(spec.id)) == 1

@@ -16,6 +16,8 @@ or on a batch system with dask-jobqueue (``SLURMCluster(...).scale(jobs=N)``, th
 
 from __future__ import annotations
 
+import uuid
+
 from optimlab.sweeps.runner import run_chunk
 
 
@@ -42,7 +44,8 @@ def run_on_dask(spec_data: dict, chunks: list[int], stored, workers: int | None 
     client, cluster = _client(workers, scheduler)
     try:
         spec_future = client.scatter(spec_data, broadcast=True)
-        futures = [client.submit(run_chunk, spec_future, i, key=f"optimlab-chunk-{i}-{id(spec_data)}", pure=False)
+        run_id = uuid.uuid4().hex[:8]  # task keys unique on a cluster that others may share
+        futures = [client.submit(run_chunk, spec_future, i, key=f"optimlab-chunk-{i}-{run_id}", pure=False)
                    for i in chunks]
         for future in as_completed(futures):
             stored(future.result())

@@ -88,8 +88,8 @@ def sensitivity_figure(result):
             ax.plot(x[keep], np.where(np.isfinite(score[keep]), score[keep], np.nan), marker=".",
                     color=f"C{i}", linestyle=("-", "--", ":", "-.")[n % 4], label=label, alpha=0.9)
             blown = keep & ~np.isfinite(score)
-            ax.plot(x[blown], np.full(blown.sum(), np.nanmax(np.where(np.isfinite(score), score, np.nan))),
-                    "x", color=f"C{i}")
+            if blown.any() and np.isfinite(score).any():  # diverged: marked at the height of the worst finite score
+                ax.plot(x[blown], np.full(blown.sum(), score[np.isfinite(score)].max()), "x", color=f"C{i}")
     ax.set(xscale="log", yscale="log", xlabel="learning rate η (Adadelta: ε)",
            ylabel="final loss (median over tuning seeds)", title="learning-rate sensitivity (× = diverged)")
     ax.legend(fontsize=7)

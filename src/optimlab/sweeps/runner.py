@@ -59,7 +59,9 @@ def run_chunk(spec_data: dict, index: int) -> dict:
     run = train(problem_of(spec), opt, batch_size=chunk["batch_size"], epochs=loop["epochs"],
                 period=loop.get("period"), schedule=schedules.make(sched.pop("name"), **sched), seed=chunk["seed"],
                 init_scale=loop["init_scale"])
-    final, epoch_losses = run.final_losses, run.epoch_losses  # (K,), (K, E): hyperparameters are lists here
+    # (K, E): the last record of each epoch, as Run.epoch_losses, kept 2-D even for a chunk of one configuration
+    per_epoch = (run.curves.shape[1] - 1) // run.epochs
+    final, epoch_losses = run.final_losses, run.curves[:, per_epoch::per_epoch]
     results = [{"config": chunk["first"] + j, "seed": chunk["seed"], "batch_size": chunk["batch_size"],
                 "hyperparams": run.hyperparams[j], "final_loss": float(final[j]),
                 "diverged": bool(run.diverged_mask[j]), "diverged_at": run.diverged_examples[j],
@@ -96,6 +98,8 @@ def run(spec: Spec, store_dir, progress=None, workers: int | None = None, schedu
             progress(skipped, total)
 
         def stored(result: dict) -> None:
+            # a chunk another process (running the same sweep on this store) stored first is left as it is: the
+            # numbers are the same, and it stays stored once
             store.write_chunk(sweep, result["chunk"], result["seconds"], result["results"])
             stored.compute += result["seconds"]
             if progress:

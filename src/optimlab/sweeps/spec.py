@@ -220,6 +220,9 @@ def validate(data: dict, name: str | None = None) -> Spec:
         "optimizer": {k: (v if k == "name" else float(v)) for k, v in opt.items()},
         "grid": grid, "random": random, "loop": _loop(data.get("loop") or {}),
     })
+    if "lr" not in allowed and spec.data["loop"]["schedule"]["name"] != "constant":
+        raise ValueError(f"{opt['name']} has no learning rate, so loop.schedule must be constant, "
+                         f"got {spec.data['loop']['schedule']['name']}")
     # every value must be one optim.make accepts: try the whole set of combinations once, before any work
     combos = spec.combinations()
     optim.make(opt["name"], **{k: [c[k] for c in combos] for k in combos[0]})

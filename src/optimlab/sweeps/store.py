@@ -110,19 +110,24 @@ class Store:
     def done(self, sweep: str) -> set[int]:
         return {r[0] for r in self.db.execute("SELECT chunk FROM chunks WHERE sweep = ?", (sweep,))}
 
-    def write_chunk(self, sweep: str, chunk: int, seconds: float, results: list[dict]) -> None:
-        """Store one chunk and all its configurations in one transaction."""
+    def write_chunk(self, sweep: str, chunk: int, seconds: float, results: list[dict]) -> bool:
+        """Store one chunk and all its configurations in one transaction; False (and nothing written) when the chunk
+        is stored already, e.g. by another process running the same sweep on the same store."""
         rows = [(sweep, r["config"], chunk, r["seed"], r["batch_size"], json.dumps(r["hyperparams"]),
                  None if not np.isfinite(r["final_loss"]) else float(r["final_loss"]), int(r["diverged"]),
                  r["diverged_at"], _blob(r["epoch_losses"]), _blob(r["curve"])) for r in results]
-        self.db.execute("BEGIN IMMEDIATE")
+        self.db.execute("BEGIN IMMEDIATE")  # takes the write lock: the check below and the inserts are one step
         try:
+            if self.db.execute("SELECT 1 FROM chunks WHERE sweep = ? AND chunk = ?", (sweep, chunk)).fetchone():
+                self.db.execute("ROLLBACK")
+                return False
             self.db.execute("INSERT INTO chunks VALUES (?, ?, ?, ?)", (sweep, chunk, seconds, time.time()))
             self.db.executemany("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+        return True
 
     def results(self, sweep: str) -> list[dict]:
         """Every stored configuration of ``sweep``, in configuration order."""
