@@ -88,6 +88,7 @@ BAD = [  # command-line arguments -> the one-line error
     (["--search", "lr=-1:1"], r"lr\[0\] must be > 0, got -1.0"),
     ([], "give at least one hyperparameter to search"),
     (["--search", "lr=1e-3:1:log", "--sampler", "cmaes"], "sampler cmaes needs at least two"),
+    (["--search", "lr=1e-3:1:log", "--sampler", "cmaes", "--storage", "journal:j.log"], "sampler cmaes needs"),
     (["--search", "lr=1e-3:1:log", "--trials", "0"], "trials must be an integer >= 1, got 0"),
     (["--search", "lr=1e-3:1:log", "--workers", "2", "--storage", "sqlite:///x.db"],
      "SQLite must not be used by several workers"),

@@ -151,6 +151,7 @@ def tune(problem, optimizer: str, axes: list[Axis], *, fixed: dict | None = None
         optim.make(optimizer, **fixed, **{axis.name: [axis.low, axis.high]})  # the range must be allowed
     if not axes:
         raise ValueError("give at least one hyperparameter to search, e.g. --search lr=1e-4:10:log")
+    _sampler(sampler, seed, axes)  # refuses cmaes on one axis before any storage is touched
     settings = {"problem": problem.describe(), "optimizer": optimizer, "fixed": fixed, "seeds": seeds,
                 "seed": seed, "axes": [a.__dict__ for a in axes],
                 "loop": {k: v.describe() if k == "schedule" else v for k, v in loop.items()}}
