@@ -13,7 +13,8 @@
    optimum f* where known, else the lowest median final loss of any tuned optimizer. (A target at the floor itself
    would time the noise of the last records; 1000-fold is a reduction every working optimizer makes.) Each
    optimizer's time to target is the first record at which its median curve over seeds is at or below it: in
-   epochs, and in seconds of its rerun calls (the call's time scaled by the fraction of the run).
+   epochs, and in seconds: the wall time of its rerun calls (which advance the best and the default configuration
+   together, so the per-update cost of the optimizer is in it) scaled by the fraction of the run.
 
 Everything is returned as data (:func:`compare`); :mod:`optimlab.sweeps.report` draws and writes the report.
 """
@@ -122,6 +123,7 @@ def compare(problem, *, optimizers=None, lr_range=(1e-4, 10.0), points: int = 13
     budgets = {name: budget(name, (lo, hi), points, grid) for name in names}
     for name, hyper in budgets.items():
         optim.make(name, **hyper)  # every value in range, before any work
+    first_seed = max(first_seed, max(tune_seeds) + 1)  # fresh seeds: never one the selection was made on
     rerun_seeds = list(range(first_seed, first_seed + seeds))
     total = sum(len(tune_seeds) + seeds for _ in names)
     done = [0]
