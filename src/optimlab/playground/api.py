@@ -1,0 +1,286 @@
+"""The playground's JSON API: one function per endpoint, each taking the request's JSON (a dict) and returning a
+JSON-ready dict. No web framework here: :mod:`optimlab.playground.app` routes HTTP to these functions, and tests
+call them directly.
+
+Every number comes from the library: ``optimlab.train`` runs the optimizers of ``optimlab.optim`` under the
+schedules of ``optimlab.schedules``; the curvature, bounds and mean-square stability come from
+``optimlab.analysis``; the presets and their claims from ``optimlab.lecture``. The page only draws.
+
+Endpoints (all POST with a JSON object; bad input raises ``ValueError`` with the library's one-line message):
+
+- ``registry``: optimizers (rule, hyperparameters, defaults, allowed ranges, slider specs), problems, schedules,
+  the lecture's experiments, the limits.
+- ``train``: exactly ``optimlab train --json`` for the same settings (the same keys, the same numbers).
+- ``view``: up to eight optimizers on one problem: loss curves, trajectories, contours, bounds, commands.
+- ``stability_map``: final loss over a grid of (η, γ) or (η, batch size), with the theory boundary.
+- ``verdict``: a lecture experiment's claim checked on a run at the given settings.
+- ``taylor``, ``ema``: the Taylor picture on x² and x⁴, and momentum as an exponential moving average.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optimlab import checks, optim, schedules
+from optimlab.analysis import bounds
+from optimlab.analysis.curvature import curvature
+from optimlab.lecture import theory
+from optimlab.lecture.experiments import BY_NAME, EXPERIMENTS
+from optimlab.playground import commands, maps, requests
+from optimlab.playground.requests import fields
+from optimlab.results import jsonable
+from optimlab.train import train as run_training
+
+PATH_POINTS = 400  # points of a trajectory sent to the page: enough for a smooth line at any screen width
+CONTOUR_GRID = 70  # contour resolution per axis
+
+
+def _slider(default, kind: str) -> dict:
+    """How the page lays out a slider for a registry range: a log scale over five decades around the default for
+    a positive value, 1 − γ on a log scale for a decay in [0, 1) (0, 0.9, 0.99, 0.999 equally spaced), linear from
+    0 for a non-negative one. The allowed range itself is the registry's; the server checks every value."""
+    if kind == "positive":
+        return {"scale": "log", "min": default * 1e-3, "max": default * 1e2, "default": default}
+    if kind == "unit":
+        return {"scale": "one-minus-log", "min": 0.0, "max": 0.999, "default": default}
+    return {"scale": "linear", "min": 0.0, "max": max(1.0, 100 * default), "default": default}
+
+
+def registry(body=None) -> dict:
+    fields(body or {}, [])
+    opts = {}
+    for name in optim.OPTIMIZERS:
+        d = optim.describe(name)
+        d["sliders"] = {k: _slider(h["default"], optim.HYPERPARAMETERS[k].range)
+                        for k, h in d["hyperparameters"].items()}
+        opts[name] = d
+    probs = {}
+    for name, text in requests.PROBLEMS.items():
+        p = requests.problem(name)
+        probs[name] = {"description": text, "dim": p.dim, "param_names": list(p.param_names),
+                       "n_examples": p.n_examples, "start": requests.STARTS.get(name),
+                       "optimal_loss": p.optimal_loss, "optimum": jsonable(p.optimum)}
+    return {
+        "optimizers": opts, "default_optimizer": optim.DEFAULT_OPTIMIZER, "problems": probs,
+        "schedules": {n: schedules.defaults(n) for n in ("constant", "lecture", "step", "exponential", "cosine")},
+        "schedule_settings": {k: {"kind": s.kind, "flag": s.flag, "meaning": s.meaning}
+                              for k, s in schedules.SETTINGS.items()},
+        "experiments": [{"name": e.name, "section": e.section, "claim": e.claim, "note": e.note,
+                         "optimizer": e.optimizer, "hyperparameters": e.hyperparams, "batch_size": e.batch_size,
+                         "epochs": e.epochs, "decay": e.decay, "schedule": e.schedule().describe()}
+                        for e in EXPERIMENTS],
+        "train_defaults": commands.train_defaults(),
+        "limits": {"configurations": requests.MAX_CONFIGS, "updates": requests.MAX_UPDATES,
+                   "lines": requests.MAX_LINES, "grid": requests.MAX_GRID},
+    }
+
+
+TRAIN_FIELDS = ["problem", "condition", "optimizer", "hyperparameters", "grid", "schedule", "batch_size", "epochs",
+                "period", "seed", "init_scale"]
+
+
+def train(body) -> dict:
+    """``optimlab train --json`` as a request: the same defaults, the same dictionary (``Run.to_dict``)."""
+    body = fields(body, TRAIN_FIELDS)
+    prob = requests.problem(body.get("problem") or "linear-regression", body.get("seed"), body.get("condition"))
+    hyper = dict(body.get("hyperparameters") or {})
+    if body.get("grid") and hyper:
+        hyper = optim.grid(**hyper)
+    opt = requests.optimizer(body.get("optimizer") or optim.DEFAULT_OPTIMIZER, hyper)
+    sched = requests.schedule(body.get("schedule"))
+    return run_training(prob, opt, schedule=sched, **requests.loop(prob, body)).to_dict()
+
+
+VIEW_FIELDS = ["problem", "condition", "runs", "schedule", "batch_size", "epochs", "seed", "start"]
+
+
+def _lines(spec) -> list[tuple[str, dict]]:
+    if not isinstance(spec, list) or not spec:
+        raise ValueError(f"runs must be a non-empty list of {{optimizer, hyperparameters}}, got {spec!r}")
+    if len(spec) > requests.MAX_LINES:
+        raise ValueError(f"runs holds {len(spec)} optimizers; the playground shows at most {requests.MAX_LINES}")
+    lines = []
+    for item in spec:
+        item = fields(item, ["optimizer", "hyperparameters"])
+        opt = requests.optimizer(item.get("optimizer"), item.get("hyperparameters"))
+        if opt.num_configs is not None:
+            raise ValueError("each of runs takes single values; lists of values belong in the stability map")
+        lines.append(opt)
+    return lines
+
+
+def _bound(prob, opt, batch_size, lam) -> dict:
+    """The stability bound on η that applies to ``opt`` on ``prob`` (None where the theory gives none)."""
+    h = opt.hyperparams
+    if batch_size < prob.n_examples and opt.name in ("sgd", "momentum"):
+        gamma = h.get("momentum", 0.0)
+        value = maps.mean_square_bounds(prob, [batch_size], gamma)[0]
+        return {"lr": value, "text": f"mean-square stable for η < {value:.4g} at batch {batch_size}"}
+    if opt.name == "sgd":
+        return {"lr": bounds.gd_max_lr(lam), "text": f"η < 2/λ_max = {bounds.gd_max_lr(lam):.4g}"}
+    if opt.name == "momentum":
+        v = bounds.momentum_max_lr(lam, h["momentum"])
+        return {"lr": v, "text": f"η < 2(1+γ)/λ_max = {v:.4g}"}
+    if opt.name == "nesterov":
+        v = bounds.nesterov_max_lr(lam, h["momentum"])
+        return {"lr": v, "text": f"η < 2(1+γ)/((1+2γ)λ_max) = {v:.4g}"}
+    b = bounds.adaptive_bound(opt.name, h)
+    return {"lr": None, "text": f"stable while η·λ_max of the preconditioned Hessian < {b:.4g}"}
+
+
+def _path(points: list, start) -> np.ndarray:
+    path = np.concatenate([np.asarray(start, dtype=float)[None], np.concatenate(points)]) if points else \
+        np.asarray(start, dtype=float)[None]
+    stride = max(1, -(-len(path) // PATH_POINTS))
+    return np.concatenate([path[::stride], path[-1:]]) if (len(path) - 1) % stride else path[::stride]
+
+
+def _contours(prob, paths, start) -> dict:
+    """log10(f − f*) over the plane of the first two parameters (the others at the optimum), on a box that holds
+    the start, the optimum and the finite part of every path (diverged paths are cut at 4× the start's box)."""
+    centre = np.asarray(prob.optimum, dtype=float)
+    pts = [np.asarray(start, dtype=float)[:2], centre[:2]]
+    box = np.abs(pts[0] - centre[:2]).max() * 4 + 1e-9
+    for p in paths:
+        finite = p[np.isfinite(p).all(axis=1)][:, :2]
+        pts.append(finite[np.abs(finite - centre[:2]).max(axis=1) <= box])
+    pts = np.concatenate([np.atleast_2d(p) for p in pts])
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    pad = 0.12 * np.maximum(hi - lo, 1e-3)
+    xs, ys = (np.linspace(lo[i] - pad[i], hi[i] + pad[i], CONTOUR_GRID) for i in range(2))
+    grid = np.tile(centre, (CONTOUR_GRID * CONTOUR_GRID, 1))
+    gx, gy = np.meshgrid(xs, ys)
+    grid[:, 0], grid[:, 1] = gx.ravel(), gy.ravel()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = prob.loss(grid) - (prob.optimal_loss or 0.0)
+        # log10 of the gap, floored 12 decades below its largest value on the box: contours of a quadratic are
+        # evenly spaced ellipses on this scale and the floor keeps log10(0) at the optimum finite
+        z = np.log10(np.maximum(gap, gap.max() * 1e-12))
+    return {"x": xs, "y": ys, "z": z.reshape(CONTOUR_GRID, CONTOUR_GRID), "axes": list(prob.param_names[:2])}
+
+
+def view(body) -> dict:
+    body = fields(body, VIEW_FIELDS)
+    prob = requests.problem(body.get("problem") or "quadratic-2d", body.get("seed"), body.get("condition"))
+    lines = _lines(body.get("runs"))
+    sched = requests.schedule(body.get("schedule"))
+    kwargs = requests.loop(prob, {**body, "batch_size": body.get("batch_size", 10 if prob.n_examples > 1 else 1)})
+    init = requests.start(prob, body.get("start"))
+    lam = curvature(prob)
+    out_runs, paths = [], []
+    for opt in lines:
+        points = []
+        sched_here = sched if "lr" in opt.hyperparams else schedules.make("constant")
+        run = run_training(prob, opt, schedule=sched_here, init=init, **kwargs,
+                           observe=lambda e, i, params, state, lr: points.append(params.copy()))
+        first = run.initial_params[0]
+        path = _path(points, first)
+        paths.append(path)
+        d = run.to_dict()
+        out_runs.append({
+            "optimizer": opt.name, "hyperparameters": d["hyperparameters"], "label": f"{opt.name} " + run.labels()[0],
+            "schedule": d["schedule"], "epochs_axis": d["epochs_axis"], "losses": d["losses"],
+            "final_loss": d["final_loss"], "diverged": d["diverged"], "diverged_at": d["diverged_at"],
+            "params": d["params"], "path": jsonable(path), "bound": _bound(prob, opt, run.batch_size, lam.lambda_max),
+            "seconds": d["seconds"], "command": commands.lines(body, prob, opt, sched_here, kwargs, init),
+        })
+    return jsonable({
+        "problem": {"name": prob.name, "param_names": list(prob.param_names), "optimal_loss": prob.optimal_loss,
+                    "optimum": prob.optimum, "curvature": lam.to_dict(), "n_examples": prob.n_examples},
+        "runs": out_runs,
+        "contours": _contours(prob, paths, paths[0][0]),
+    })
+
+
+MAP_FIELDS = ["problem", "condition", "optimizer", "hyperparameters", "x", "y", "schedule", "batch_size", "epochs",
+              "seed", "start"]
+
+
+def stability_map(body) -> dict:
+    """The gap left, (f_final − f*)/(f_0 − f*), over a grid of η × γ or η × batch size, with the theory boundary.
+    The grid itself is computed by :func:`optimlab.playground.maps.stability_map` (one vectorized train call)."""
+    body = fields(body, MAP_FIELDS)
+    prob = requests.problem(body.get("problem") or "quadratic-2d", body.get("seed"), body.get("condition"))
+    x, y = maps.axis("x", body.get("x")), maps.axis("y", body.get("y"))
+    fixed = dict(body.get("hyperparameters") or {})
+    kwargs = requests.loop(prob, {**body, "batch_size": body.get("batch_size", 10 if prob.n_examples > 1 else 1)})
+    result = maps.stability_map(prob, body.get("optimizer") or "momentum", x=x, y=y,
+                                schedule=requests.schedule(body.get("schedule")),
+                                init=requests.start(prob, body.get("start")), **kwargs, **fixed)
+    result["boundary"] = maps.boundary(prob, body.get("optimizer") or "momentum", x, y, fixed,
+                                       kwargs.get("batch_size", 1))
+    return jsonable(result)
+
+
+def verdict(body) -> dict:
+    """A lecture experiment's claim checked on a run of the given settings (the experiment's own where omitted),
+    against the runs it compares with at their lecture settings, all on the lecture's data drawn from ``seed``."""
+    body = fields(body, ["experiment", "optimizer", "hyperparameters", "batch_size", "epochs", "seed", "schedule"])
+    name = body.get("experiment")
+    if name not in BY_NAME:
+        raise ValueError(f"unknown experiment {name!r}; choose from: {', '.join(BY_NAME)}")
+    e = BY_NAME[name]
+    seed = checks.check_int("seed", body.get("seed", 1), minimum=0, maximum=requests.MAX_SEED)
+    prob = requests.problem("linear-regression", seed)
+    opt = requests.optimizer(body.get("optimizer") or e.optimizer,
+                             e.hyperparams if body.get("hyperparameters") is None else body["hyperparameters"])
+    if opt.num_configs is not None:
+        raise ValueError("a claim is checked on one configuration: give single values")
+    sched = e.schedule() if body.get("schedule") is None else requests.schedule(body["schedule"])
+    settings = {"batch_size": body.get("batch_size", e.batch_size), "epochs": body.get("epochs", e.epochs),
+                "seed": seed}
+    requests.loop(prob, settings)
+    run = run_training(prob, opt, schedule=sched, period=e.period if settings["batch_size"] == e.batch_size
+                       else None, **settings)
+    others = {c: BY_NAME[c].run(prob, seed=seed) for c in e.compare}
+    v = e.check(run, others)
+    return jsonable({"experiment": name, "section": e.section, "claim": e.claim, "note": e.note,
+                     "passed": bool(v.passed), "measured": v.measured, "numbers": v.numbers,
+                     "final_loss": run.final_loss, "optimal_loss": run.optimal_loss, "diverged": run.diverged})
+
+
+def taylor(body) -> dict:
+    """Gradient descent on x² or x⁴ from ``start`` at η: the iterates, the function, and where the Taylor argument
+    says a step stops helping. On x², η < 2/f'' = 1 everywhere; on x⁴ the curvature 12x² depends on where the run
+    is, and the measured boundary of converging starts is compared with 1/√(2η) (lecture.theory.quartic)."""
+    body = fields(body, ["function", "lr", "start", "steps"])
+    function = body.get("function", "x2")
+    if function not in ("x2", "x4"):
+        raise ValueError(f"function must be x2 or x4, got {function!r}")
+    name = "quadratic-1d" if function == "x2" else "quartic"
+    prob = requests.problem(name)
+    lr = body.get("lr", 0.4 if function == "x2" else theory.QUARTIC_LR)
+    start = checks.as_values("start", body.get("start", 5.0 if function == "x2" else 3.0))
+    if not isinstance(start, float) or abs(start) > 100:
+        raise ValueError(f"start must be a number in [-100, 100], got {body.get('start')!r}")
+    steps = checks.check_int("steps", body.get("steps", 12), minimum=1, maximum=200)
+    points = []
+    run = run_training(prob, optim.make("sgd", lr=lr), batch_size=1, epochs=steps, init=[start],
+                       observe=lambda e, i, params, state, lr_: points.append(float(params[0, 0])))
+    xs = np.array([start, *points])
+    reach = max(abs(start) * 1.3, 1.0)
+    grid = np.linspace(-reach, reach, 201)
+    curv = float(prob.hvp(np.array([start]), np.array([1.0]))[0])  # f''(x₀): 2 for x², 12x₀² for x⁴
+    out = {"function": function, "lr": lr, "start": start, "x": xs, "f": prob.loss(xs[:, None]),
+           "curve_x": grid, "curve_f": prob.loss(grid[:, None]), "diverged": run.diverged,
+           "curvature_at_start": curv, "taylor_max_lr": bounds.gd_max_lr(curv) if curv > 0 else None}
+    if function == "x4":
+        v, data = theory.quartic(lr=lr, steps=300)
+        out.update(boundary=data["boundary"], measured_boundary=data["measured"], taylor_boundary=data["taylor_bound"],
+                   verdict=v.measured)
+    return jsonable(out)
+
+
+def ema(body) -> dict:
+    """Momentum as an exponential moving average (lecture.theory.ema): the weights (1−γ)γ^(t−i) and, under a steady
+    gradient, v/(ηg) climbing to 1/(1−γ), measured by running the momentum optimizer."""
+    body = fields(body, ["gamma", "t"])
+    gamma = checks.check_range("gamma", body.get("gamma", 0.9), "unit")
+    if isinstance(gamma, np.ndarray):
+        raise ValueError("gamma must be a single number")
+    t = checks.check_int("t", body.get("t", 20), minimum=1, maximum=500)
+    v, data = theory.ema(gamma=gamma, t=t)
+    row = data["gammas"].index(gamma)
+    ratio = data["ratio"][row]
+    return jsonable({"gamma": gamma, "t": t, "weights": data["weights"], "weights_sum": float(data["weights"].sum()),
+                     "ratio": ratio[:400], "factor_measured": float(ratio[-1]), "verdict": v.measured})
