@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from optimlab.cli import catalog, explain, lrfind, reproduce, train
+from optimlab.cli import catalog, explain, lrfind, playground, reproduce, train
 
 
 class _Parser(argparse.ArgumentParser):
@@ -24,7 +24,7 @@ class _UsageError(Exception):
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="optimlab", description="Understand, tune and trust gradient-descent optimizers.")
     commands = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
-    for module in (train, explain, lrfind, reproduce, catalog):
+    for module in (train, explain, lrfind, reproduce, catalog, playground):
         module.register(commands)
     return p
 

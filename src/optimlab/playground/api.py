@@ -19,6 +19,8 @@ Endpoints (all POST with a JSON object; bad input raises ``ValueError`` with the
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from optimlab import checks, optim, schedules
@@ -70,6 +72,10 @@ def registry(body=None) -> dict:
                          "epochs": e.epochs, "decay": e.decay, "schedule": e.schedule().describe()}
                         for e in EXPERIMENTS],
         "train_defaults": commands.train_defaults(),
+        # the page opens on the lecture's ravine picture (lecture.theory.ravine): its runs, start and steps
+        "ravine": {"runs": [{"optimizer": o, "hyperparameters": h} for o, h in theory.RAVINE_RUNS.values()],
+                   "start": list(theory.RAVINE_START),
+                   "steps": inspect.signature(theory.ravine).parameters["steps"].default},
         "limits": {"configurations": requests.MAX_CONFIGS, "updates": requests.MAX_UPDATES,
                    "lines": requests.MAX_LINES, "grid": requests.MAX_GRID},
     }
@@ -137,25 +143,27 @@ def _path(points: list, start) -> np.ndarray:
 
 def _contours(prob, paths, start) -> dict:
     """log10(f − f*) over the plane of the first two parameters (the others at the optimum), on a box that holds
-    the start, the optimum and the finite part of every path (diverged paths are cut at 4× the start's box)."""
+    the start and the optimum, widened to the paths where they stay within twice that box: a diverging path leaves
+    the picture instead of shrinking everything else to a dot."""
     centre = np.asarray(prob.optimum, dtype=float)
-    pts = [np.asarray(start, dtype=float)[:2], centre[:2]]
-    box = np.abs(pts[0] - centre[:2]).max() * 4 + 1e-9
+    first = np.asarray(start, dtype=float)[:2]
+    half = np.maximum(np.abs(first - centre[:2]), 1e-3 + 0.05 * np.abs(first - centre[:2]).max())
+    lo, hi = np.minimum(first, centre[:2]), np.maximum(first, centre[:2])
     for p in paths:
-        finite = p[np.isfinite(p).all(axis=1)][:, :2]
-        pts.append(finite[np.abs(finite - centre[:2]).max(axis=1) <= box])
-    pts = np.concatenate([np.atleast_2d(p) for p in pts])
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    pad = 0.12 * np.maximum(hi - lo, 1e-3)
+        near = p[np.isfinite(p).all(axis=1)][:, :2]
+        near = near[(np.abs(near - centre[:2]) <= 2 * half).all(axis=1)]
+        if near.size:
+            lo, hi = np.minimum(lo, near.min(axis=0)), np.maximum(hi, near.max(axis=0))
+    pad = 0.1 * (hi - lo) + 1e-3
     xs, ys = (np.linspace(lo[i] - pad[i], hi[i] + pad[i], CONTOUR_GRID) for i in range(2))
     grid = np.tile(centre, (CONTOUR_GRID * CONTOUR_GRID, 1))
     gx, gy = np.meshgrid(xs, ys)
     grid[:, 0], grid[:, 1] = gx.ravel(), gy.ravel()
     with np.errstate(divide="ignore", invalid="ignore"):
         gap = prob.loss(grid) - (prob.optimal_loss or 0.0)
-        # log10 of the gap, floored 12 decades below its largest value on the box: contours of a quadratic are
-        # evenly spaced ellipses on this scale and the floor keeps log10(0) at the optimum finite
-        z = np.log10(np.maximum(gap, gap.max() * 1e-12))
+        # log10 of the gap, floored 8 decades below its largest value on the box: contours of a quadratic are then
+        # evenly spaced ellipses (each a factor of the loss), and the floor keeps log10(0) at the optimum finite
+        z = np.log10(np.maximum(gap, gap.max() * 1e-8))
     return {"x": xs, "y": ys, "z": z.reshape(CONTOUR_GRID, CONTOUR_GRID), "axes": list(prob.param_names[:2])}
 
 
@@ -283,4 +291,4 @@ def ema(body) -> dict:
     row = data["gammas"].index(gamma)
     ratio = data["ratio"][row]
     return jsonable({"gamma": gamma, "t": t, "weights": data["weights"], "weights_sum": float(data["weights"].sum()),
-                     "ratio": ratio[:400], "factor_measured": float(ratio[-1]), "verdict": v.measured})
+                     "ratio": ratio[:400], "factor": 1 / (1 - gamma), "factor_measured": float(ratio[-1]), "verdict": v.measured})
