@@ -109,7 +109,12 @@ def serve(host: str = "127.0.0.1", port: int = 0, open_browser: bool = True, on_
                 webbrowser.open(url)
 
     threading.Thread(target=ready, daemon=True).start()
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn has shut down cleanly, then re-raises the Ctrl-C it caught: done
+        pass
+    finally:
+        sock.close()
 
 
 @contextlib.contextmanager
