@@ -16,7 +16,7 @@ import pytest
 pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 with warnings.catch_warnings():  # starlette asks for httpx2 in the future; httpx is what it runs on today
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient  # noqa: E402
 
 from optimlab import optim  # noqa: E402
