@@ -28,7 +28,7 @@ from optimlab.analysis import bounds
 from optimlab.analysis.curvature import curvature
 from optimlab.lecture import theory
 from optimlab.lecture.experiments import BY_NAME, EXPERIMENTS
-from optimlab.playground import commands, maps, requests
+from optimlab.playground import commands, maps, pictures, requests
 from optimlab.playground.requests import fields
 from optimlab.results import jsonable
 from optimlab.train import train as run_training
@@ -247,48 +247,4 @@ def verdict(body) -> dict:
                      "final_loss": run.final_loss, "optimal_loss": run.optimal_loss, "diverged": run.diverged})
 
 
-def taylor(body) -> dict:
-    """Gradient descent on x² or x⁴ from ``start`` at η: the iterates, the function, and where the Taylor argument
-    says a step stops helping. On x², η < 2/f'' = 1 everywhere; on x⁴ the curvature 12x² depends on where the run
-    is, and the measured boundary of converging starts is compared with 1/√(2η) (lecture.theory.quartic)."""
-    body = fields(body, ["function", "lr", "start", "steps"])
-    function = body.get("function", "x2")
-    if function not in ("x2", "x4"):
-        raise ValueError(f"function must be x2 or x4, got {function!r}")
-    name = "quadratic-1d" if function == "x2" else "quartic"
-    prob = requests.problem(name)
-    lr = body.get("lr", 0.4 if function == "x2" else theory.QUARTIC_LR)
-    start = checks.as_values("start", body.get("start", 5.0 if function == "x2" else 3.0))
-    if not isinstance(start, float) or abs(start) > 100:
-        raise ValueError(f"start must be a number in [-100, 100], got {body.get('start')!r}")
-    steps = checks.check_int("steps", body.get("steps", 12), minimum=1, maximum=200)
-    points = []
-    run = run_training(prob, optim.make("sgd", lr=lr), batch_size=1, epochs=steps, init=[start],
-                       observe=lambda e, i, params, state, lr_: points.append(float(params[0, 0])))
-    xs = np.array([start, *points])
-    reach = max(abs(start) * 1.3, 1.0)
-    grid = np.linspace(-reach, reach, 201)
-    curv = float(prob.hvp(np.array([start]), np.array([1.0]))[0])  # f''(x₀): 2 for x², 12x₀² for x⁴
-    out = {"function": function, "lr": lr, "start": start, "x": xs, "f": prob.loss(xs[:, None]),
-           "curve_x": grid, "curve_f": prob.loss(grid[:, None]), "diverged": run.diverged,
-           "curvature_at_start": curv, "taylor_max_lr": bounds.gd_max_lr(curv) if curv > 0 else None}
-    if function == "x4":
-        v, data = theory.quartic(lr=lr, steps=300)
-        out.update(boundary=data["boundary"], measured_boundary=data["measured"], taylor_boundary=data["taylor_bound"],
-                   verdict=v.measured)
-    return jsonable(out)
-
-
-def ema(body) -> dict:
-    """Momentum as an exponential moving average (lecture.theory.ema): the weights (1−γ)γ^(t−i) and, under a steady
-    gradient, v/(ηg) climbing to 1/(1−γ), measured by running the momentum optimizer."""
-    body = fields(body, ["gamma", "t"])
-    gamma = checks.check_range("gamma", body.get("gamma", 0.9), "unit")
-    if isinstance(gamma, np.ndarray):
-        raise ValueError("gamma must be a single number")
-    t = checks.check_int("t", body.get("t", 20), minimum=1, maximum=500)
-    v, data = theory.ema(gamma=gamma, t=t)
-    row = data["gammas"].index(gamma)
-    ratio = data["ratio"][row]
-    return jsonable({"gamma": gamma, "t": t, "weights": data["weights"], "weights_sum": float(data["weights"].sum()),
-                     "ratio": ratio[:400], "factor": 1 / (1 - gamma), "factor_measured": float(ratio[-1]), "verdict": v.measured})
+taylor, ema = pictures.taylor, pictures.ema

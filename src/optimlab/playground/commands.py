@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 
-from optimlab import optim, schedules
+from optimlab import schedules
 from optimlab.playground import requests
 from optimlab.train import train
 
