@@ -454,6 +454,11 @@ async function main() {
   state = fromURL();
   buildControls(); buildPresets(); buildTheory();
   $("play").onclick = animate;
+  $("step-next").onclick = () => {
+    frame = frame === null ? 0 : Math.min(frame + 1, Number($("step").max));
+    $("step").value = frame;
+    if (lastView) { drawValley(); drawLoss(); }
+  };
   $("step").oninput = () => { frame = Number($("step").value); if (lastView) { drawValley(); drawLoss(); } };
   $("copy-command").onclick = async () => {
     const text = $("command").textContent;
