@@ -223,6 +223,7 @@ BAD_REQUESTS = [
     ("map", {"x": {"name": "lr", "values": [0.1, 0.2]}, "y": {"name": "speed", "values": [1, 2]}}, 400,
      "y axis must be a hyperparameter or batch_size, got 'speed'", None),
     ("verdict", {"experiment": "nope"}, 400, None, None),
+    ("verdict", {"experiment": "lr-too-small", "epochs": 1}, 400, None, None),  # its claim reads epoch 2
     ("taylor", {"function": "x3"}, 400, "function must be x2 or x4, got 'x3'", None),
     ("ema", {"gamma": 1.0}, 400, "gamma must be in [0, 1), got 1.0", None),
 ]
