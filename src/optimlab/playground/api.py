@@ -33,6 +33,20 @@ from optimlab.playground.requests import fields
 from optimlab.results import jsonable
 from optimlab.train import train as run_training
 
+def json_ready(x):
+    """``results.jsonable`` (None for NaN and ±inf), with arrays converted whole: walking a 70×70 contour grid
+    number by number took most of a view's time."""
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+        out = x.astype(object)
+        out[~np.isfinite(x)] = None
+        return out.tolist()
+    if isinstance(x, dict):
+        return {str(k): json_ready(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [json_ready(v) for v in x]
+    return jsonable(x)
+
+
 PATH_POINTS = 400  # points of a trajectory sent to the page: enough for a smooth line at any screen width
 CONTOUR_GRID = 70  # contour resolution per axis
 
@@ -189,10 +203,10 @@ def view(body) -> dict:
             "optimizer": opt.name, "hyperparameters": d["hyperparameters"], "label": f"{opt.name} " + run.labels()[0],
             "schedule": d["schedule"], "epochs_axis": d["epochs_axis"], "losses": d["losses"],
             "final_loss": d["final_loss"], "diverged": d["diverged"], "diverged_at": d["diverged_at"],
-            "params": d["params"], "path": jsonable(path), "bound": _bound(prob, opt, run.batch_size, lam.lambda_max),
+            "params": d["params"], "path": path, "bound": _bound(prob, opt, run.batch_size, lam.lambda_max),
             "seconds": d["seconds"], "command": commands.lines(body, prob, opt, sched_here, kwargs, init),
         })
-    return jsonable({
+    return json_ready({
         "problem": {"name": prob.name, "param_names": list(prob.param_names), "optimal_loss": prob.optimal_loss,
                     "optimum": prob.optimum, "curvature": lam.to_dict(), "n_examples": prob.n_examples},
         "runs": out_runs,
@@ -217,7 +231,7 @@ def stability_map(body) -> dict:
                                 init=requests.start(prob, body.get("start")), **kwargs, **fixed)
     result["boundary"] = maps.boundary(prob, body.get("optimizer") or "momentum", x, y, fixed,
                                        kwargs.get("batch_size", 1))
-    return jsonable(result)
+    return json_ready(result)
 
 
 def verdict(body) -> dict:
