@@ -281,3 +281,16 @@ def test_optimlab_playground_prints_its_url_and_stops_on_ctrl_c():
 def test_a_bad_port_is_one_line_and_status_2(capsys):
     assert main(["playground", "--port", "70000", "--no-browser"]) == 2
     assert capsys.readouterr().err.strip() == "optimlab: error: port must be an integer in [0, 65535], got 70000"
+
+
+def test_a_port_in_use_is_one_line(capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["playground", "--port", str(port), "--no-browser"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"optimlab: error: cannot listen on 127.0.0.1:{port}: Address already in use; choose another --port " \
+                  f"(0 = a free one)"

@@ -79,11 +79,16 @@ def create_app() -> FastAPI:
 
 def _bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    # a restart may reuse a port whose old connections linger in TIME_WAIT; a port that is listening stays refused
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Linux passes TCP_NODELAY on to accepted connections. Without it a response that uvicorn writes in two parts
     # (headers, then a body under one segment) waits for the client's delayed ACK: 40 ms on every small answer.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port}: {e.strerror}; choose another --port (0 = a free one)") from None
     return sock
 
 
