@@ -63,6 +63,9 @@ def _slider(default, kind: str) -> dict:
 
 
 def registry(body=None) -> dict:
+    """What the page builds its controls from (no fields): each optimizer's rule, hyperparameters, defaults and
+    allowed ranges (``optimlab.optim.describe``) with a slider layout, the problems, schedules and their settings,
+    the lecture's experiments, train()'s defaults, the ravine picture the page opens on, and the request limits."""
     fields(body or {}, [])
     opts = {}
     for name in optim.OPTIMIZERS:
@@ -100,7 +103,12 @@ TRAIN_FIELDS = ["problem", "condition", "optimizer", "hyperparameters", "grid", 
 
 
 def train(body) -> dict:
-    """``optimlab train --json`` as a request: the same defaults, the same dictionary (``Run.to_dict``)."""
+    """``optimlab train --json`` as a request: the same defaults, the same dictionary (``Run.to_dict``).
+
+    Fields (all optional): problem, condition (κ, for ``quadratic``), optimizer, hyperparameters ({name: value or
+    list}), grid (cross the lists), schedule ({"name": ..., setting: value}), batch_size, epochs, period, seed,
+    init_scale. ``{"optimizer": "momentum", "hyperparameters": {"lr": 0.2}}`` is
+    ``optimlab train --json --optimizer momentum --lr 0.2``."""
     body = fields(body, TRAIN_FIELDS)
     prob = requests.problem(body.get("problem") or "linear-regression", body.get("seed"), body.get("condition"))
     hyper = dict(body.get("hyperparameters") or {})
@@ -182,6 +190,13 @@ def _contours(prob, paths, start) -> dict:
 
 
 def view(body) -> dict:
+    """Up to eight optimizers on one problem, each trained by ``optimlab.train`` from the same start: loss curves,
+    trajectories (at most 400 points each), final loss, divergence, the stability bound that applies, the command
+    and Python lines that reproduce it; the contours of the loss around them; the curvature (λ_max, λ_min, κ).
+
+    Fields: runs ([{"optimizer": ..., "hyperparameters": {...}}], required), problem (default quadratic-2d),
+    condition, schedule (applied to the optimizers that have η), batch_size, epochs (steps on the 2-D problems),
+    seed, start (the 2-D problems' default: the lecture's (−5, −2), Rosenbrock's (−1.5, 2))."""
     body = fields(body, VIEW_FIELDS)
     prob = requests.problem(body.get("problem") or "quadratic-2d", body.get("seed"), body.get("condition"))
     lines = _lines(body.get("runs"))
@@ -220,6 +235,8 @@ MAP_FIELDS = ["problem", "condition", "optimizer", "hyperparameters", "x", "y", 
 
 def stability_map(body) -> dict:
     """The gap left, (f_final − f*)/(f_0 − f*), over a grid of η × γ or η × batch size, with the theory boundary.
+    Fields: x and y ({"name": a hyperparameter or batch_size, "values": [...]}, at most 1000 cells), optimizer,
+    hyperparameters (the fixed ones), and the view's problem, schedule, batch_size, epochs, seed, start.
     The grid itself is computed by :func:`optimlab.playground.maps.stability_map` (one vectorized train call)."""
     body = fields(body, MAP_FIELDS)
     prob = requests.problem(body.get("problem") or "quadratic-2d", body.get("seed"), body.get("condition"))

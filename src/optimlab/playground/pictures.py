@@ -19,7 +19,8 @@ from optimlab.train import train as run_training
 def taylor(body) -> dict:
     """Gradient descent on x² or x⁴ from ``start`` at η: the iterates, the function, and where the Taylor argument
     says a step stops helping. On x², η < 2/f'' = 1 everywhere; on x⁴ the curvature 12x² depends on where the run
-    is, and the measured boundary of converging starts is compared with 1/√(2η) (lecture.theory.quartic)."""
+    is, and the measured boundary of converging starts is compared with 1/√(2η) (lecture.theory.quartic).
+    Fields: function (x2 or x4), lr, start, steps (at most 200)."""
     body = fields(body, ["function", "lr", "start", "steps"])
     function = body.get("function", "x2")
     if function not in ("x2", "x4"):
@@ -59,7 +60,7 @@ def _ema(gamma: float, t: int):
 
 def ema(body) -> dict:
     """Momentum as an exponential moving average (lecture.theory.ema): the weights (1−γ)γ^(t−i) and, under a steady
-    gradient, v/(ηg) climbing to 1/(1−γ), measured by running the momentum optimizer."""
+    gradient, v/(ηg) climbing to 1/(1−γ), measured by running the momentum optimizer. Fields: gamma, t."""
     body = fields(body, ["gamma", "t"])
     gamma = checks.check_range("gamma", body.get("gamma", 0.9), "unit")
     if isinstance(gamma, np.ndarray):
