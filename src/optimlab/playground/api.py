@@ -33,6 +33,7 @@ from optimlab.playground.requests import fields
 from optimlab.results import jsonable
 from optimlab.train import train as run_training
 
+
 def json_ready(x):
     """``results.jsonable`` (None for NaN and ±inf), with arrays converted whole: walking a 70×70 contour grid
     number by number took most of a view's time."""
@@ -111,7 +112,7 @@ def train(body) -> dict:
     ``optimlab train --json --optimizer momentum --lr 0.2``."""
     body = fields(body, TRAIN_FIELDS)
     prob = requests.problem(body.get("problem") or "linear-regression", body.get("seed"), body.get("condition"))
-    hyper = dict(body.get("hyperparameters") or {})
+    hyper = requests.hyperparameters(body.get("hyperparameters"))
     if body.get("grid") and hyper:
         hyper = optim.grid(**hyper)
     opt = requests.optimizer(body.get("optimizer") or optim.DEFAULT_OPTIMIZER, hyper)
@@ -122,14 +123,14 @@ def train(body) -> dict:
 VIEW_FIELDS = ["problem", "condition", "runs", "schedule", "batch_size", "epochs", "seed", "start"]
 
 
-def _lines(spec) -> list[tuple[str, dict]]:
+def _lines(spec) -> list[optim.Optimizer]:
     if not isinstance(spec, list) or not spec:
         raise ValueError(f"runs must be a non-empty list of {{optimizer, hyperparameters}}, got {spec!r}")
     if len(spec) > requests.MAX_LINES:
         raise ValueError(f"runs holds {len(spec)} optimizers; the playground shows at most {requests.MAX_LINES}")
     lines = []
     for item in spec:
-        item = fields(item, ["optimizer", "hyperparameters"])
+        item = fields(item, ["optimizer", "hyperparameters"], "each of runs")
         opt = requests.optimizer(item.get("optimizer"), item.get("hyperparameters"))
         if opt.num_configs is not None:
             raise ValueError("each of runs takes single values; lists of values belong in the stability map")
@@ -241,7 +242,7 @@ def stability_map(body) -> dict:
     body = fields(body, MAP_FIELDS)
     prob = requests.problem(body.get("problem") or "quadratic-2d", body.get("seed"), body.get("condition"))
     x, y = maps.axis("x", body.get("x")), maps.axis("y", body.get("y"))
-    fixed = dict(body.get("hyperparameters") or {})
+    fixed = requests.hyperparameters(body.get("hyperparameters"))
     kwargs = requests.loop(prob, {**body, "batch_size": body.get("batch_size", 10 if prob.n_examples > 1 else 1)})
     result = maps.stability_map(prob, body.get("optimizer") or "momentum", x=x, y=y,
                                 schedule=requests.schedule(body.get("schedule")),
@@ -256,7 +257,7 @@ def verdict(body) -> dict:
     against the runs it compares with at their lecture settings, all on the lecture's data drawn from ``seed``."""
     body = fields(body, ["experiment", "optimizer", "hyperparameters", "batch_size", "epochs", "seed", "schedule"])
     name = body.get("experiment")
-    if name not in BY_NAME:
+    if not isinstance(name, str) or name not in BY_NAME:
         raise ValueError(f"unknown experiment {name!r}; choose from: {', '.join(BY_NAME)}")
     e = BY_NAME[name]
     seed = checks.check_int("seed", body.get("seed", 1), minimum=0, maximum=requests.MAX_SEED)

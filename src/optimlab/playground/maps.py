@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from optimlab import optim
+from optimlab import checks, optim
 from optimlab.analysis import bounds, stability
 from optimlab.analysis.curvature import curvature
 from optimlab.playground import requests
@@ -25,14 +25,14 @@ LOOP = ("batch_size", "epochs", "period", "seed", "init", "schedule", "init_scal
 def axis(which: str, spec) -> tuple[str, np.ndarray]:
     """``{"name": "lr", "values": [...]}`` -> ("lr", values): a hyperparameter or ``batch_size``, 2 to MAX_GRID
     values (their ranges are checked where they are used: optim.make and train)."""
-    spec = requests.fields(spec, ["name", "values"])
+    spec = requests.fields(spec, ["name", "values"], f"the {which} axis")
     name = spec.get("name")
     if name not in optim.HYPERPARAMETERS and name != "batch_size":
         raise ValueError(f"{which} axis must be a hyperparameter or batch_size, got {name!r}")
-    values = np.asarray(spec.get("values"), dtype=float) if isinstance(spec.get("values"), list) else None
-    if values is None or values.ndim != 1 or not 2 <= values.size <= requests.MAX_GRID:
+    values = spec.get("values")
+    if not isinstance(values, list) or not 2 <= len(values) <= requests.MAX_GRID:
         raise ValueError(f"{which} axis needs a list of 2 to {requests.MAX_GRID} values")
-    return name, values
+    return name, checks.as_values(f"{which} axis values", values)
 
 
 def stability_map(problem, optimizer: str, x: tuple[str, np.ndarray], y: tuple[str, np.ndarray], **fixed) -> dict:

@@ -35,14 +35,19 @@ STARTS = {"quadratic-2d": [-5.0, -2.0], QUADRATIC: [-5.0, -2.0], "rosenbrock": [
 STEEP = 4.0  # λ_max of the κ-quadratic: the valley's steep axis, so κ = 20 is the lecture's valley exactly
 
 
-def fields(body, allowed) -> dict:
+def fields(body, allowed, what: str = "the request") -> dict:
     """``body`` as a dict holding only the ``allowed`` keys (an unknown key is an error, never ignored)."""
     if not isinstance(body, dict):
-        raise ValueError(f"the request must be a JSON object, got {type(body).__name__}")
+        raise ValueError(f"{what} must be a JSON object, got {type(body).__name__}")
     unknown = [k for k in body if k not in allowed]
     if unknown:
-        raise ValueError(f"unknown field {unknown[0]!r}; the request takes: {', '.join(allowed)}")
+        raise ValueError(f"unknown field {unknown[0]!r}; {what} takes: {', '.join(allowed) or 'no fields'}")
     return body
+
+
+def hyperparameters(value) -> dict:
+    """The request's ``hyperparameters`` object ({} when omitted); its names are checked by optim.make."""
+    return dict(fields({} if value is None else value, list(optim.HYPERPARAMETERS), "hyperparameters"))
 
 
 @functools.lru_cache(maxsize=32)
@@ -72,12 +77,11 @@ def problem(name, seed=None, condition=None):
     return _problem(name, seed if name == "linear-regression" else None, None)
 
 
-def optimizer(name, hyperparameters):
+def optimizer(name, hyper):
     """``optimlab.optim.make(name, **hyperparameters)`` with the playground's limit on configurations."""
     if not isinstance(name, str):
         raise ValueError(f"optimizer must be a name, got {name!r}")
-    hyper = fields(hyperparameters or {}, list(optim.HYPERPARAMETERS))
-    opt = optim.make(name, **hyper)
+    opt = optim.make(name, **hyperparameters(hyper))
     if (opt.num_configs or 1) > MAX_CONFIGS:
         raise ValueError(f"{opt.num_configs} configurations asked; the playground runs at most {MAX_CONFIGS} "
                          f"per request")
@@ -88,7 +92,12 @@ def schedule(spec):
     """``{"name": "lecture", "after": 2, "factor": 0.1}`` (or None: constant) -> ``optimlab.schedules.make``."""
     if spec is None:
         return schedules.make("constant")
-    spec = dict(fields(spec, ["name", *schedules.SETTINGS]))
+    spec = dict(fields(spec, ["name", *schedules.SETTINGS], "schedule"))
+    for key, value in spec.items():
+        # integer settings (epochs before the decay, steps of a cosine) beyond what a request may run are refused
+        # here: the schedule would only see them as a huge exponent (an OverflowError in numpy, not a message)
+        if key in schedules.SETTINGS and schedules.SETTINGS[key].kind in ("int0", "int1") and value is not None:
+            checks.check_int(key, value, minimum=int(schedules.SETTINGS[key].kind[-1]), maximum=MAX_UPDATES)
     return schedules.make(spec.pop("name", None), **spec)
 
 
