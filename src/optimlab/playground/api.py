@@ -113,8 +113,8 @@ def train(body) -> dict:
     body = fields(body, TRAIN_FIELDS)
     prob = requests.problem(body.get("problem") or "linear-regression", body.get("seed"), body.get("condition"))
     hyper = requests.hyperparameters(body.get("hyperparameters"))
-    if body.get("grid") and hyper:
-        hyper = optim.grid(**hyper)
+    if body.get("grid") and hyper:  # each list checked first: optim.grid takes what it is given as numbers
+        hyper = optim.grid(**{k: checks.as_values(k, v) for k, v in hyper.items() if v is not None})
     opt = requests.optimizer(body.get("optimizer") or optim.DEFAULT_OPTIMIZER, hyper)
     sched = requests.schedule(body.get("schedule"))
     return run_training(prob, opt, schedule=sched, **requests.loop(prob, body)).to_dict()

@@ -27,7 +27,7 @@ def axis(which: str, spec) -> tuple[str, np.ndarray]:
     values (their ranges are checked where they are used: optim.make and train)."""
     spec = requests.fields(spec, ["name", "values"], f"the {which} axis")
     name = spec.get("name")
-    if name not in optim.HYPERPARAMETERS and name != "batch_size":
+    if not isinstance(name, str) or (name not in optim.HYPERPARAMETERS and name != "batch_size"):
         raise ValueError(f"{which} axis must be a hyperparameter or batch_size, got {name!r}")
     values = spec.get("values")
     if not isinstance(values, list) or not 2 <= len(values) <= requests.MAX_GRID:
@@ -89,7 +89,8 @@ def boundary(problem, optimizer: str, x, y, fixed: dict, batch_size: int) -> dic
     none = {"x": None, "y": None, "text": f"no closed-form boundary for {optimizer} over {xn} × {yn}"}
     if xn != "lr" or optimizer not in ("sgd", "momentum", "nesterov"):
         return none
-    gamma = float(fixed.get("momentum", optim.defaults(optimizer).get("momentum", 0.0)))
+    gamma = fixed.get("momentum")  # validated by the map's own optim.make; omitted (None): the default
+    gamma = float(optim.defaults(optimizer).get("momentum", 0.0) if gamma is None else gamma)
     minibatch = problem.n_examples > 1 and optimizer != "nesterov"
     if yn == "batch_size":
         if not minibatch:

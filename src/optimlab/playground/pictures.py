@@ -27,7 +27,10 @@ def taylor(body) -> dict:
         raise ValueError(f"function must be x2 or x4, got {function!r}")
     name = "quadratic-1d" if function == "x2" else "quartic"
     prob = requests.problem(name)
-    lr = body.get("lr", 0.4 if function == "x2" else theory.QUARTIC_LR)
+    lr = body.get("lr")
+    lr = checks.check_range("lr", (0.4 if function == "x2" else theory.QUARTIC_LR) if lr is None else lr, "positive")
+    if isinstance(lr, np.ndarray):
+        raise ValueError("lr must be a single number")
     start = checks.as_values("start", body.get("start", 5.0 if function == "x2" else 3.0))
     if not isinstance(start, float) or abs(start) > 100:
         raise ValueError(f"start must be a number in [-100, 100], got {body.get('start')!r}")

@@ -98,7 +98,10 @@ def schedule(spec):
         # here: the schedule would only see them as a huge exponent (an OverflowError in numpy, not a message)
         if key in schedules.SETTINGS and schedules.SETTINGS[key].kind in ("int0", "int1") and value is not None:
             checks.check_int(key, value, minimum=int(schedules.SETTINGS[key].kind[-1]), maximum=MAX_UPDATES)
-    return schedules.make(spec.pop("name", None), **spec)
+    name = spec.pop("name", None)
+    if name is not None and not isinstance(name, str):
+        raise ValueError(f"schedule name must be a name, got {name!r}")
+    return schedules.make(name, **spec)
 
 
 def loop(prob, body: dict) -> dict:
