@@ -257,7 +257,12 @@ def test_no_value_in_any_field_makes_a_server_error(endpoint):
     client = TestClient(app.create_app(), raise_server_exceptions=False)
     nested = [("runs", [{"optimizer": "sgd", "hyperparameters": w}]) for w in WEIRD] + \
              [("schedule", {"name": "lecture", "after": w}) for w in WEIRD] + \
-             [("x", {"name": "lr", "values": [w, 0.2]}) for w in WEIRD]
+             [("x", {"name": "lr", "values": [w, 0.2]}) for w in WEIRD] + \
+             [("x", {"name": w, "values": [0.1, 0.2]}) for w in WEIRD] + \
+             [("schedule", {"name": w}) for w in WEIRD] + \
+             [("hyperparameters", {"lr": [w, 0.1], "momentum": [0.0]}) for w in WEIRD]
+    if endpoint == "train":
+        MINIMAL[endpoint] = {"optimizer": "momentum", "grid": True}
     for key, value in [(k, w) for k in FIELDS[endpoint] for w in WEIRD] + nested:
         if key not in FIELDS[endpoint]:
             continue

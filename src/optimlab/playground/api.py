@@ -243,6 +243,9 @@ def stability_map(body) -> dict:
     prob = requests.problem(body.get("problem") or "quadratic-2d", body.get("seed"), body.get("condition"))
     x, y = maps.axis("x", body.get("x")), maps.axis("y", body.get("y"))
     fixed = requests.hyperparameters(body.get("hyperparameters"))
+    for key, value in fixed.items():  # the axes vary; everything else is one value for the whole map
+        if value is not None and not isinstance(checks.as_values(key, value), float):
+            raise ValueError(f"{key} is fixed on a map: give one value, got {value!r}")
     kwargs = requests.loop(prob, {**body, "batch_size": body.get("batch_size", 10 if prob.n_examples > 1 else 1)})
     result = maps.stability_map(prob, body.get("optimizer") or "momentum", x=x, y=y,
                                 schedule=requests.schedule(body.get("schedule")),
