@@ -244,7 +244,7 @@ def test_bad_requests_get_the_cli_s_one_line_message(client, capsys, endpoint, b
 
 # Values of every JSON type, put in every field of every endpoint: each is a 400 with one line, never a 500.
 WEIRD = [None, "x", 1.5, -3, [], [1], ["a"], [None], {}, {"a": 1}, True, 10 ** 30]
-MINIMAL = {"train": {}, "view": {"runs": [{"optimizer": "sgd"}]}, "verdict": {"experiment": "minibatch"},
+MINIMAL = {"train": {"optimizer": "momentum", "grid": True}, "view": {"runs": [{"optimizer": "sgd"}]}, "verdict": {"experiment": "minibatch"},
            "map": {"x": {"name": "lr", "values": [0.1, 0.2]}, "y": {"name": "momentum", "values": [0.0, 0.5]}},
            "taylor": {}, "ema": {}}
 FIELDS = {"train": api.TRAIN_FIELDS, "view": api.VIEW_FIELDS, "map": api.MAP_FIELDS,
@@ -261,8 +261,6 @@ def test_no_value_in_any_field_makes_a_server_error(endpoint):
              [("x", {"name": w, "values": [0.1, 0.2]}) for w in WEIRD] + \
              [("schedule", {"name": w}) for w in WEIRD] + \
              [("hyperparameters", {"lr": [w, 0.1], "momentum": [0.0]}) for w in WEIRD]
-    if endpoint == "train":
-        MINIMAL[endpoint] = {"optimizer": "momentum", "grid": True}
     for key, value in [(k, w) for k in FIELDS[endpoint] for w in WEIRD] + nested:
         if key not in FIELDS[endpoint]:
             continue
