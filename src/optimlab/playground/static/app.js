@@ -8,6 +8,7 @@ const BATCHES = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
 const SCHEDULES = ["constant", "lecture", "step", "exponential", "cosine"];
 const PLOT_CONFIG = {displayModeBar: false, responsive: true};
 const $ = (id) => document.getElementById(id);
+const esc = (text) => String(text).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
 
 let REG = null;      // GET /api/registry
 let state = null;    // the whole page state; mirrored in the URL
@@ -45,7 +46,7 @@ const errors = {};
 function showError(source, message) { errors[source] = message; renderErrors(); }
 function clearError(source) { delete errors[source]; renderErrors(); }
 function renderErrors() {
-  const msgs = Object.values(errors);
+  const msgs = [...new Set(Object.values(errors))]; // the view and the map often refuse the same value
   $("error").hidden = msgs.length === 0;
   $("error").textContent = msgs.join("\n");
 }
@@ -88,7 +89,7 @@ function slider(id, spec, get, set) {
 // ---------------------------------------------------------------- state <-> URL
 function defaultsOf(name) {
   const out = {};
-  for (const [k, h] of Object.entries(REG.optimizers[name].hyperparameters)) out[k] = h.default;
+  for (const [k, h] of Object.entries(REG.optimizers[name]?.hyperparameters ?? {})) out[k] = h.default;
   return out;
 }
 function initialState() {
@@ -156,7 +157,7 @@ function mapBody() {
   const spec = REG.optimizers[name].sliders.lr;
   const lrs = Array.from({length: 40}, (_, i) => spec.min * Math.pow(spec.max / spec.min, i / 39));
   const ys = state.map_y === "momentum" ? Array.from({length: 25}, (_, i) => 1 - Math.pow(10, -3 * i / 24))
-                                        : BATCHES.filter((b) => b <= REG.problems[state.problem].n_examples);
+                                        : BATCHES.filter((b) => b <= (REG.problems[state.problem]?.n_examples ?? 1000));
   const fixed = {...defaultsOf(name)};
   for (const [k, v] of Object.entries(selected().hyperparameters)) if (k in fixed) fixed[k] = v;
   delete fixed.lr; delete fixed[state.map_y];
@@ -185,7 +186,8 @@ function buildControls() {
     state.epochs = isData() ? REG.train_defaults.epochs : REG.ravine.steps;
     buildControls(); changed();
   };
-  $("problem-description").textContent = REG.problems[state.problem].description;
+  // an unknown name (from a hand-edited URL) stays in the state: the server's answer names what is allowed
+  $("problem-description").textContent = REG.problems[state.problem]?.description ?? "";
   $("condition-row").hidden = state.problem !== "quadratic";
   slider("condition", {scale: "log", min: 1, max: 1000}, () => state.condition, (v) => { state.condition = v; });
 
@@ -196,7 +198,7 @@ function buildControls() {
     li.className = i === state.sel ? "selected" : "";
     const label = r.optimizer + " " + Object.entries(r.hyperparameters)
       .filter(([k]) => ["lr", "momentum", "gamma", "rho", "beta1"].includes(k)).map(([k, v]) => `${k}=${fmt(v, 3)}`).join(" ");
-    li.innerHTML = `<span class="swatch" style="background:${COLORS[i]}"></span><span class="name">${label}</span>` +
+    li.innerHTML = `<span class="swatch" style="background:${COLORS[i]}"></span><span class="name">${esc(label)}</span>` +
                    (state.runs.length > 1 ? `<button type="button" id="remove-run-${i}" title="remove">×</button>` : "");
     li.onclick = (ev) => {
       if (ev.target.tagName === "BUTTON") { state.runs.splice(i, 1); state.sel = Math.min(state.sel, state.runs.length - 1); }
@@ -220,7 +222,7 @@ function buildControls() {
     state.runs[state.sel] = {optimizer: o.value, hyperparameters: fresh};
     buildControls(); changed();
   };
-  const d = REG.optimizers[selected().optimizer];
+  const d = REG.optimizers[selected().optimizer] ?? {rule: "", hyperparameters: {}, sliders: {}};
   $("rule").textContent = d.rule;
   const box = $("sliders");
   box.innerHTML = "";
@@ -228,7 +230,7 @@ function buildControls() {
   for (const [k, h] of Object.entries(d.hyperparameters)) {
     const row = document.createElement("div");
     row.className = "slider-row";
-    row.innerHTML = `<label for="${k}" title="${h.meaning}, ${h.range}">${h.symbol} ${k}</label>` +
+    row.innerHTML = `<label for="${k}" title="${esc(h.meaning + ", " + h.range)}">${esc(h.symbol)} ${k}</label>` +
                     `<input type="range" id="${k}"><input type="text" id="${k}-value" class="value">`;
     box.appendChild(row);
     sliderShows.push(slider(k, d.sliders[k], () => selected().hyperparameters[k],
@@ -265,7 +267,7 @@ function labelRuns() {
 }
 function buildPresets() {
   $("presets").innerHTML = REG.experiments.map((e) =>
-    `<button type="button" id="preset-${e.name}" title="${e.claim}">${e.name}</button>`).join("");
+    `<button type="button" id="preset-${esc(e.name)}" title="${esc(e.claim)}">${esc(e.name)}</button>`).join("");
   for (const e of REG.experiments) {
     $("preset-" + e.name).onclick = () => {
       state.problem = "linear-regression"; state.preset = e.name; state.sel = 0;
@@ -390,9 +392,9 @@ function renderMap(m) {
 }
 
 function renderVerdict(v) {
-  $("verdict").innerHTML = `<div><b>${v.section}</b>: ${v.claim}</div>` +
+  $("verdict").innerHTML = `<div><b>${esc(v.section)}</b>: ${esc(v.claim)}</div>` +
     `<div>At the current settings: <span id="verdict-mark" class="mark ${v.passed ? "pass" : "fail"}">${v.passed ? "holds" : "does not hold"}</span></div>` +
-    `<div class="hint">${v.measured}</div><div class="hint">${v.note}</div>`;
+    `<div class="hint">${esc(v.measured)}</div><div class="hint">${esc(v.note)}</div>`;
 }
 
 function renderTaylor(t) {
@@ -431,7 +433,7 @@ function changed() {
   toURL();
   for (const p of document.querySelectorAll("#presets button")) p.classList.toggle("active", p.id === "preset-" + state.preset);
   if (!state.preset || !isData()) $("verdict").innerHTML = `<span class="hint">Pick an experiment: it loads the lecture's settings on its linear regression, shows its claim, and checks it again whenever you change a setting.</span>`;
-  if (state.map_y === "batch_size" && !isData()) { clearError("map"); $("map-note").textContent = "η × batch size needs a problem with examples: choose linear-regression."; Plotly.purge("map-plot"); }
+  if (state.map_y === "batch_size" && !isData()) { clearError("map"); $("map-note").textContent = "η × batch size needs a problem with examples: choose linear-regression."; Plotly.purge("map-plot"); lastMap = null; }
   updateView(); updateMap(); updateVerdict(); updateTaylor(); updateEma();
   if (lastMap) renderMap(lastMap); // move the current-point marker at once
 }
