@@ -211,7 +211,10 @@ BAD_REQUESTS = [
     ("train", {"lr": 0.1}, 400, "unknown field 'lr'; the request takes: " + ", ".join(api.TRAIN_FIELDS), None),
     ("train", [1, 2], 400, "the request must be a JSON object, got list", None),
     ("view", {"problem": "moon", "runs": [{"optimizer": "sgd"}]}, 400,
-     "unknown problem 'moon'; choose one of: quadratic-2d, quadratic, rosenbrock, linear-regression", None),
+     "unknown problem 'moon'; choose one of: quadratic-2d, quadratic, rosenbrock, linear-regression, quadratic-1d, "
+     "quartic", None),
+    ("view", {"problem": "quartic", "runs": [{"optimizer": "sgd"}]}, 400,
+     "the view draws a plane of parameters; quartic has 1 (its picture is /api/taylor)", None),
     ("view", {"runs": [{"optimizer": "sgd"}] * 9}, 400, "runs holds 9 optimizers; the playground shows at most 8",
      None),
     ("view", {"problem": "quadratic", "condition": 0.5, "runs": [{"optimizer": "sgd"}]}, 400,

@@ -200,6 +200,9 @@ def view(body) -> dict:
     seed, start (the 2-D problems' default: the lecture's (−5, −2), Rosenbrock's (−1.5, 2))."""
     body = fields(body, VIEW_FIELDS)
     prob = requests.problem(body.get("problem") or "quadratic-2d", body.get("seed"), body.get("condition"))
+    if prob.dim < 2:
+        raise ValueError(f"the view draws a plane of parameters; {prob.name} has {prob.dim} (its picture is "
+                         f"/api/taylor)")
     lines = _lines(body.get("runs"))
     sched = requests.schedule(body.get("schedule"))
     kwargs = requests.loop(prob, {**body, "batch_size": body.get("batch_size", 10 if prob.n_examples > 1 else 1)})

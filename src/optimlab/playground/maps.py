@@ -103,6 +103,8 @@ def boundary(problem, optimizer: str, x, y, fixed: dict, batch_size: int) -> dic
         return {"x": [_mean_square(problem, batch_size, float(g)) for g in yv], "y": yv,
                 "text": f"mean-square stability bound on η at batch {batch_size} (heavy ball)"}
     lam = curvature(problem).lambda_max
+    if lam <= 0:  # x⁴ is flat at its minimum: the quadratic model there bounds nothing
+        return {**none, "text": f"λ_max = {lam:g} at the optimum: the quadratic model gives no bound"}
     rule = bounds.nesterov_max_lr if optimizer == "nesterov" else bounds.momentum_max_lr
     text = "η < 2(1+γ)/((1+2γ)λ_max)" if optimizer == "nesterov" else "η < 2(1+γ)/λ_max"
     return {"x": [rule(lam, float(g)) for g in yv], "y": yv, "text": f"{text}, λ_max = {lam:.4g}"}

@@ -63,7 +63,8 @@ def problem(name, seed=None, condition=None):
     if not isinstance(name, str):
         raise ValueError(f"problem must be a name, got {name!r}")
     if name not in PROBLEMS and name not in problems.PROBLEMS:
-        raise ValueError(f"unknown problem {name!r}; choose one of: {', '.join(PROBLEMS)}")
+        known = [*PROBLEMS, *(n for n in problems.PROBLEMS if n not in PROBLEMS)]
+        raise ValueError(f"unknown problem {name!r}; choose one of: {', '.join(known)}")
     if seed is not None:
         seed = checks.check_int("seed", seed, minimum=0, maximum=MAX_SEED)
     if name == QUADRATIC:
