@@ -196,9 +196,11 @@ function buildControls() {
     const li = document.createElement("li");
     li.id = "run-" + i;
     li.className = i === state.sel ? "selected" : "";
+    li.title = r.optimizer + " " + JSON.stringify(r.hyperparameters);
     const label = r.optimizer + " " + Object.entries(r.hyperparameters)
       .filter(([k]) => ["lr", "momentum", "gamma", "rho", "beta1"].includes(k)).map(([k, v]) => `${k}=${fmt(v, 3)}`).join(" ");
     li.innerHTML = `<span class="swatch" style="background:${COLORS[i]}"></span><span class="name">${esc(label)}</span>` +
+                   `<span class="final" id="final-loss-${i}"></span>` +
                    (state.runs.length > 1 ? `<button type="button" id="remove-run-${i}" title="remove">×</button>` : "");
     li.onclick = (ev) => {
       if (ev.target.tagName === "BUTTON") { state.runs.splice(i, 1); state.sel = Math.min(state.sel, state.runs.length - 1); }
@@ -301,6 +303,10 @@ function renderView(v) {
   $("curvature").textContent = `λ_max ${fmt(v.problem.curvature.lambda_max, 4)}, κ ${fmt(v.problem.curvature.condition_number, 4)}`;
   $("command").textContent = (sel.command.cli ? sel.command.cli + "\n\n" : "") + sel.command.python;
   $("command-note").textContent = sel.command.note;
+  v.runs.forEach((r, i) => {  // each line's end, beside its name
+    const el = $("final-loss-" + i);
+    if (el) { el.textContent = r.diverged ? "diverged" : fmt(r.final_loss, 3); el.dataset.value = String(r.final_loss); }
+  });
   const longest = Math.max(...v.runs.map((r) => r.path.length)) - 1;
   $("step").max = longest;
   if (frame !== null && frame > longest) frame = longest;
