@@ -88,6 +88,11 @@ def test_move_a_slider_and_see_the_numbers_follow_the_api(server, browser):
     assert "η is above it" in browser.find_element(By.ID, "bound").text
     new_curve = browser.execute_script("return document.getElementById('loss-plot').data[0].y")
     assert new_curve != curve and new_curve == expected["losses"]
+    # every line's final loss beside its name is the API's too
+    body = json.loads(browser.execute_script("return JSON.stringify(viewBody())"))
+    for i, run in enumerate(httpx.post(server + "api/view", json=body, timeout=30).json()["runs"]):
+        shown = value(browser, f"final-loss-{i}")
+        assert (shown == "null") if run["final_loss"] is None else float(shown) == run["final_loss"]
 
 
 def test_a_bad_value_shows_the_server_s_message_and_the_page_recovers(server, browser):
