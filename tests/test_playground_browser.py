@@ -14,6 +14,7 @@ pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
 selenium = pytest.importorskip("selenium")
 from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -44,7 +45,10 @@ def browser():
 
 
 def wait_for(driver, condition, timeout=20):
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(lambda d: condition())
+    """Poll ``condition`` until true; an element the page re-drew in the meantime is looked up again."""
+    return WebDriverWait(driver, timeout, poll_frequency=0.05,
+                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)).until(
+        lambda d: condition())
 
 
 def value(driver, element_id):
