@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from optimlab import playground
+
 
 def register(commands) -> None:
     p = commands.add_parser("playground", help="the lecture's mathematics in the browser, computed live (local server)",
@@ -11,15 +13,15 @@ def register(commands) -> None:
                                         "stability map, the lecture's experiments), print its URL and open the "
                                         "browser. Stop it with Ctrl-C. Needs the extra: pip install "
                                         "\"optimlab[playground]\".")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
-    p.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765; 0 = a free port)")
+    p.add_argument("--host", default=playground.HOST,
+                   help=f"address to listen on (default {playground.HOST}: this machine only)")
+    p.add_argument("--port", type=int, default=playground.PORT,
+                   help=f"port to listen on (default {playground.PORT}; 0 = a free port)")
     p.add_argument("--no-browser", action="store_true", help="print the URL but do not open a browser")
     p.set_defaults(handler=run)
 
 
 def run(args, out) -> int:
-    if not 0 <= args.port <= 65535:
-        raise ValueError(f"port must be an integer in [0, 65535], got {args.port}")
     try:
         from optimlab.playground import app
     except ImportError as e:

@@ -6,3 +6,8 @@
 :mod:`~optimlab.playground.app` serves it and the static page with Starlette/FastAPI and uvicorn (the optional
 extra ``optimlab[playground]``), imported only when the server starts so that ``import optimlab`` stays light.
 """
+
+# Where `optimlab playground` listens unless told otherwise: this machine only, on a fixed port so that a URL
+# copied from the page (the whole state is in it) opens the same picture after a restart.
+HOST = "127.0.0.1"
+PORT = 8765

@@ -22,7 +22,8 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from optimlab.playground import api
+from optimlab import checks
+from optimlab.playground import HOST, PORT, api
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY = 1 << 20  # 1 MiB: a page state is a few hundred bytes; anything near this size is not a request of ours
@@ -102,9 +103,10 @@ def _server(host: str, port: int):
     return server, sock, url
 
 
-def serve(host: str = "127.0.0.1", port: int = 0, open_browser: bool = True, on_ready=None) -> None:
+def serve(host: str = HOST, port: int = PORT, open_browser: bool = True, on_ready=None) -> None:
     """Serve until Ctrl-C (uvicorn's signal handling stops it cleanly). ``port`` 0 takes a free port;
     ``on_ready(url)`` is called once the server listens, then the browser is opened at ``url``."""
+    port = checks.check_int("port", port, minimum=0, maximum=65535)
     server, sock, url = _server(host, port)
 
     def ready():
@@ -126,7 +128,7 @@ def serve(host: str = "127.0.0.1", port: int = 0, open_browser: bool = True, on_
 
 
 @contextlib.contextmanager
-def running(host: str = "127.0.0.1", port: int = 0):
+def running(host: str = HOST, port: int = 0):
     """A server in a background thread for tests and benchmarks: ``with running() as url: ...``."""
     server, sock, url = _server(host, port)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
