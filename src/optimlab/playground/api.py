@@ -266,7 +266,7 @@ def verdict(body) -> dict:
     if not isinstance(name, str) or name not in BY_NAME:
         raise ValueError(f"unknown experiment {name!r}; choose from: {', '.join(BY_NAME)}")
     e = BY_NAME[name]
-    seed = checks.check_int("seed", body.get("seed", 1), minimum=0, maximum=requests.MAX_SEED)
+    seed = checks.check_int("seed", body.get("seed", requests.TRAIN_DEFAULTS["seed"]), minimum=0)
     prob = requests.problem("linear-regression", seed)
     opt = requests.optimizer(body.get("optimizer") or e.optimizer,
                              e.hyperparams if body.get("hyperparameters") is None else body["hyperparameters"])

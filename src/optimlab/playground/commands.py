@@ -6,17 +6,13 @@ so that the numbers are the page's to the last digit.
 
 from __future__ import annotations
 
-import inspect
-
 from optimlab import schedules
 from optimlab.playground import requests
-from optimlab.train import train
 
 
 def train_defaults() -> dict:
-    """train()'s keyword defaults, read from its signature (the page's sliders start there)."""
-    return {p.name: p.default for p in inspect.signature(train).parameters.values()
-            if p.default is not inspect.Parameter.empty and isinstance(p.default, (int, float))}
+    """train()'s numeric keyword defaults (the page's sliders start there)."""
+    return {k: v for k, v in requests.TRAIN_DEFAULTS.items() if isinstance(v, (int, float))}
 
 
 def _flag(name: str) -> str:

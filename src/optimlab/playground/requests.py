@@ -9,10 +9,16 @@ playground's own limits on the size of one request, so that a shared page cannot
 from __future__ import annotations
 
 import functools
+import inspect
 
 import numpy as np
 
 from optimlab import checks, optim, problems, schedules
+from optimlab.train import train
+
+# train()'s keyword defaults, read from its signature: a request that omits a setting gets exactly what the CLI gets
+TRAIN_DEFAULTS = {p.name: p.default for p in inspect.signature(train).parameters.values()
+                  if p.default is not inspect.Parameter.empty}
 
 # One request may ask for at most this much work. 1000 configurations is the size the playground is timed at
 # (benchmarks/bench_playground.py); 20 000 updates is 20 epochs at batch size 1 on the lecture's 1000 examples.
@@ -20,7 +26,6 @@ MAX_CONFIGS = 1000
 MAX_UPDATES = 20_000
 MAX_LINES = 8  # optimizers side by side
 MAX_GRID = 64  # values along one axis of a stability map
-MAX_SEED = 2 ** 32 - 1
 
 # The playground's problems: the registry's, plus a quadratic of the user's condition number.
 QUADRATIC = "quadratic"
@@ -66,7 +71,7 @@ def problem(name, seed=None, condition=None):
         known = [*PROBLEMS, *(n for n in problems.PROBLEMS if n not in PROBLEMS)]
         raise ValueError(f"unknown problem {name!r}; choose one of: {', '.join(known)}")
     if seed is not None:
-        seed = checks.check_int("seed", seed, minimum=0, maximum=MAX_SEED)
+        seed = checks.check_int("seed", seed, minimum=0)
     if name == QUADRATIC:
         condition = 20.0 if condition is None else checks.check_range("condition", condition, "positive")
         if isinstance(condition, np.ndarray) or condition < 1:
@@ -109,8 +114,8 @@ def loop(prob, body: dict) -> dict:
     """train()'s keywords that the request gives (omitted ones keep train()'s defaults), after the size limit:
     epochs × updates per epoch at most :data:`MAX_UPDATES`."""
     kwargs = {k: body[k] for k in ("batch_size", "epochs", "period", "seed", "init_scale") if body.get(k) is not None}
-    epochs = kwargs.get("epochs", 5)
-    batch = kwargs.get("batch_size", 10)
+    epochs = kwargs.get("epochs", TRAIN_DEFAULTS["epochs"])
+    batch = kwargs.get("batch_size", TRAIN_DEFAULTS["batch_size"])
     if isinstance(epochs, (int, float)) and isinstance(batch, (int, float)) and not isinstance(epochs, bool) \
             and batch >= 1 and epochs >= 1:
         per_epoch = -(-prob.n_examples // int(min(batch, prob.n_examples)))
