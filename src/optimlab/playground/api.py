@@ -27,8 +27,8 @@ from optimlab import checks, optim, schedules
 from optimlab.analysis import bounds
 from optimlab.analysis.curvature import curvature
 from optimlab.lecture import theory
-from optimlab.lecture.experiments import BY_NAME, EXPERIMENTS
-from optimlab.playground import commands, maps, pictures, requests
+from optimlab.lecture.experiments import EXPERIMENTS
+from optimlab.playground import commands, lecture_views, maps, requests
 from optimlab.playground.requests import fields
 from optimlab.results import jsonable
 from optimlab.train import train as run_training
@@ -190,6 +190,12 @@ def _contours(prob, paths, start) -> dict:
     return {"x": xs, "y": ys, "z": z.reshape(CONTOUR_GRID, CONTOUR_GRID), "axes": list(prob.param_names[:2])}
 
 
+def _batch(prob, body) -> int:
+    """The request's batch size; omitted, train()'s default, or 1 on a deterministic objective (one "example")."""
+    default = requests.TRAIN_DEFAULTS["batch_size"] if prob.n_examples > 1 else 1
+    return default if body.get("batch_size") is None else body["batch_size"]
+
+
 def view(body) -> dict:
     """Up to eight optimizers on one problem, each trained by ``optimlab.train`` from the same start: loss curves,
     trajectories (at most 400 points each), final loss, divergence, the stability bound that applies, the command
@@ -205,7 +211,7 @@ def view(body) -> dict:
                          f"/api/taylor)")
     lines = _lines(body.get("runs"))
     sched = requests.schedule(body.get("schedule"))
-    kwargs = requests.loop(prob, {**body, "batch_size": body.get("batch_size", 10 if prob.n_examples > 1 else 1)})
+    kwargs = requests.loop(prob, {**body, "batch_size": _batch(prob, body)})
     init = requests.start(prob, body.get("start"))
     lam = curvature(prob)
     out_runs, paths = [], []
@@ -249,7 +255,7 @@ def stability_map(body) -> dict:
     for key, value in fixed.items():  # the axes vary; everything else is one value for the whole map
         if value is not None and not isinstance(checks.as_values(key, value), float):
             raise ValueError(f"{key} is fixed on a map: give one value, got {value!r}")
-    kwargs = requests.loop(prob, {**body, "batch_size": body.get("batch_size", 10 if prob.n_examples > 1 else 1)})
+    kwargs = requests.loop(prob, {**body, "batch_size": _batch(prob, body)})
     result = maps.stability_map(prob, body.get("optimizer") or "momentum", x=x, y=y,
                                 schedule=requests.schedule(body.get("schedule")),
                                 init=requests.start(prob, body.get("start")), **kwargs, **fixed)
@@ -258,37 +264,4 @@ def stability_map(body) -> dict:
     return json_ready(result)
 
 
-def verdict(body) -> dict:
-    """A lecture experiment's claim checked on a run of the given settings (the experiment's own where omitted),
-    against the runs it compares with at their lecture settings, all on the lecture's data drawn from ``seed``."""
-    body = fields(body, ["experiment", "optimizer", "hyperparameters", "batch_size", "epochs", "seed", "schedule"])
-    name = body.get("experiment")
-    if not isinstance(name, str) or name not in BY_NAME:
-        raise ValueError(f"unknown experiment {name!r}; choose from: {', '.join(BY_NAME)}")
-    e = BY_NAME[name]
-    seed = checks.check_int("seed", body.get("seed", requests.TRAIN_DEFAULTS["seed"]), minimum=0)
-    prob = requests.problem("linear-regression", seed)
-    opt = requests.optimizer(body.get("optimizer") or e.optimizer,
-                             e.hyperparams if body.get("hyperparameters") is None else body["hyperparameters"])
-    if opt.num_configs is not None:
-        raise ValueError("a claim is checked on one configuration: give single values")
-    sched = e.schedule() if body.get("schedule") is None else requests.schedule(body["schedule"])
-    if "lr" not in opt.hyperparams:  # as in the view: a schedule scales η, and this optimizer has none
-        sched = schedules.make("constant")
-    settings = {"batch_size": body.get("batch_size", e.batch_size), "epochs": body.get("epochs", e.epochs),
-                "seed": seed}
-    requests.loop(prob, settings)
-    run = run_training(prob, opt, schedule=sched, period=e.period if settings["batch_size"] == e.batch_size
-                       else None, **settings)
-    others = {c: BY_NAME[c].run(prob, seed=seed) for c in e.compare}
-    try:
-        v = e.check(run, others)
-    except (IndexError, ZeroDivisionError) as err:  # a claim read at records these settings do not have
-        raise ValueError(f"the claim of {name} cannot be read at these settings ({err}); use more epochs or a "
-                         f"smaller batch") from None
-    return jsonable({"experiment": name, "section": e.section, "claim": e.claim, "note": e.note,
-                     "passed": bool(v.passed), "measured": v.measured, "numbers": v.numbers,
-                     "final_loss": run.final_loss, "optimal_loss": run.optimal_loss, "diverged": run.diverged})
-
-
-taylor, ema = pictures.taylor, pictures.ema
+taylor, ema, verdict = lecture_views.taylor, lecture_views.ema, lecture_views.verdict

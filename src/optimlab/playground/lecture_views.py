@@ -1,5 +1,6 @@
-"""The lecture's two pictures that are not a training run on the valley: the Taylor argument on x² and x⁴, and
-momentum as an exponential moving average. Endpoints of :mod:`optimlab.playground.api` (``taylor``, ``ema``)."""
+"""The lecture's own pictures and claims, as endpoints of :mod:`optimlab.playground.api`: a lecture experiment's
+claim checked at the page's settings (``verdict``), the Taylor argument on x² and x⁴ (``taylor``), and momentum as an
+exponential moving average (``ema``)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,47 @@ import functools
 
 import numpy as np
 
-from optimlab import checks, optim
+from optimlab import checks, optim, schedules
 from optimlab.analysis import bounds
 from optimlab.lecture import theory
+from optimlab.lecture.experiments import BY_NAME
 from optimlab.playground import requests
 from optimlab.playground.requests import fields
 from optimlab.results import jsonable
 from optimlab.train import train as run_training
+
+
+def verdict(body) -> dict:
+    """A lecture experiment's claim checked on a run of the given settings (the experiment's own where omitted),
+    against the runs it compares with at their lecture settings, all on the lecture's data drawn from ``seed``."""
+    body = fields(body, ["experiment", "optimizer", "hyperparameters", "batch_size", "epochs", "seed", "schedule"])
+    name = body.get("experiment")
+    if not isinstance(name, str) or name not in BY_NAME:
+        raise ValueError(f"unknown experiment {name!r}; choose from: {', '.join(BY_NAME)}")
+    e = BY_NAME[name]
+    seed = checks.check_int("seed", body.get("seed", requests.TRAIN_DEFAULTS["seed"]), minimum=0)
+    prob = requests.problem("linear-regression", seed)
+    opt = requests.optimizer(body.get("optimizer") or e.optimizer,
+                             e.hyperparams if body.get("hyperparameters") is None else body["hyperparameters"])
+    if opt.num_configs is not None:
+        raise ValueError("a claim is checked on one configuration: give single values")
+    sched = e.schedule() if body.get("schedule") is None else requests.schedule(body["schedule"])
+    if "lr" not in opt.hyperparams:  # as in the view: a schedule scales η, and this optimizer has none
+        sched = schedules.make("constant")
+    settings = {"batch_size": body.get("batch_size", e.batch_size), "epochs": body.get("epochs", e.epochs),
+                "seed": seed}
+    requests.loop(prob, settings)
+    run = run_training(prob, opt, schedule=sched, period=e.period if settings["batch_size"] == e.batch_size
+                       else None, **settings)
+    others = {c: BY_NAME[c].run(prob, seed=seed) for c in e.compare}
+    try:
+        v = e.check(run, others)
+    except (IndexError, ZeroDivisionError) as err:  # a claim read at records these settings do not have
+        raise ValueError(f"the claim of {name} cannot be read at these settings ({err}); use more epochs or a "
+                         f"smaller batch") from None
+    return jsonable({"experiment": name, "section": e.section, "claim": e.claim, "note": e.note,
+                     "passed": bool(v.passed), "measured": v.measured, "numbers": v.numbers,
+                     "final_loss": run.final_loss, "optimal_loss": run.optimal_loss, "diverged": run.diverged})
 
 
 def taylor(body) -> dict:
