@@ -9,9 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from optimlab.cli import catalog, explain, lrfind, reproduce, train
+from optimlab.cli import catalog, compare, explain, lrfind, playground, reproduce, sweep, train, tune
 from optimlab.cli import map as map_command
-from optimlab.cli import compare, sweep, tune
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,7 +25,7 @@ class _UsageError(Exception):
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="optimlab", description="Understand, tune and trust gradient-descent optimizers.")
     commands = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
-    for module in (train, explain, lrfind, reproduce, catalog, map_command, sweep, tune, compare):
+    for module in (train, explain, lrfind, reproduce, catalog, map_command, sweep, tune, compare, playground):
         module.register(commands)
     return p
 
