@@ -116,7 +116,7 @@ def _freeze(mask, new, old):
 
 def train(problem: Problem, opt: Optimizer, *, batch_size: int = 10, epochs: int = 5, period: int | None = None,
           schedule: schedules.Schedule | None = None, seed: int = 1, init=None, order=None, init_scale: float = 1.0,
-          divergence_factor: float = DIVERGENCE_FACTOR, observe=None) -> Run:
+          divergence_factor: float = DIVERGENCE_FACTOR, observe=None, progress=None) -> Run:
     """Train ``problem`` with ``opt``, all its configurations at once, and return a :class:`~optimlab.results.Run`.
 
     Args:
@@ -136,6 +136,7 @@ def train(problem: Problem, opt: Optimizer, *, batch_size: int = 10, epochs: int
         observe: optional ``observe(epoch, step, params, state, lr)`` called after every update, with the (K, P)
             parameters, the optimizer state and the η used (None without a learning rate); for analysis, e.g.
             ``opt.step_size(state, lr)`` along the run.
+        progress: optional ``progress(done, total)`` called after each epoch with the epochs done and ``epochs``.
 
     Everything is validated before any work; a bad value raises ``ValueError`` naming it and its allowed range.
     """
@@ -207,6 +208,8 @@ def train(problem: Problem, opt: Optimizer, *, batch_size: int = 10, epochs: int
                         live = np.where(diverged & ~newly, np.nan, live)
                     curves[:, col] = live
                     col += 1
+            if progress is not None:
+                progress(epoch, epochs)
     seconds = time.perf_counter() - start
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         last_lr = {"lr": epoch_lrs(epochs)[-1]} if has_lr else {}

@@ -7,6 +7,7 @@ and status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from optimlab.cli import catalog, explain, lrfind, reproduce, train
@@ -22,7 +23,10 @@ class _UsageError(Exception):
 
 
 def parser() -> argparse.ArgumentParser:
+    from optimlab import __version__
+
     p = _Parser(prog="optimlab", description="Understand, tune and trust gradient-descent optimizers.")
+    p.add_argument("--version", action="version", version=f"optimlab {__version__}")
     commands = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
     for module in (train, explain, lrfind, reproduce, catalog):
         module.register(commands)
@@ -45,9 +49,25 @@ def main(argv=None) -> int:
     except ValueError as e:
         print(f"optimlab: error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        _silence_stdout()  # the reader (e.g. `| head -1`) has gone: stop quietly, as other command-line tools do
+        return 141
+    except MemoryError:
+        print("optimlab: error: not enough memory for this run; give fewer configurations, epochs or points",
+              file=sys.stderr)
+        return 2
     except OSError as e:
         print(f"optimlab: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("optimlab: interrupted", file=sys.stderr)
         return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush does not report the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (captured in tests)
+        pass

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
+import sys
 
 from optimlab import checks, optim, problems, schedules
 from optimlab.train import train
+
+# The destinations of the options add_run_arguments adds (filled as it adds them): what `explain --from` refuses.
+RUN_OPTIONS: list[str] = []
 
 
 def defaults_of(function) -> dict:
@@ -31,6 +36,7 @@ def flag(name: str) -> str:
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """Problem, optimizer, hyperparameters, schedule and loop options; the flags come from the registries."""
+    before = {a.dest for a in parser._actions}
     where = parser.add_argument_group("problem")
     where.add_argument("--problem", choices=list(problems.PROBLEMS), default=None,
                        help="a built-in problem (default: the lecture's linear regression)")
@@ -60,6 +66,53 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     for name, setting in schedules.SETTINGS.items():
         sched.add_argument(setting.flag, dest=f"schedule_{name}", type=numbers if setting.kind not in
                            ("int0", "int1") else int, default=None, help=setting.meaning)
+    RUN_OPTIONS[:] = [a.dest for a in parser._actions if a.dest not in before]
+
+
+def add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+
+
+def given_run_options(args) -> list[str]:
+    """The flags of add_run_arguments that the user gave, as written on the command line."""
+    return [RUN_FLAGS.get(dest, flag(dest)) for dest in RUN_OPTIONS
+            if getattr(args, dest, None) not in (None, False)]
+
+
+RUN_FLAGS = {f"schedule_{name}": s.flag for name, s in schedules.SETTINGS.items()}
+
+
+@contextlib.contextmanager
+def progress(args, what: str, unit: str = "it"):
+    """A ``progress(done, total)`` callable drawing a tqdm bar on stderr, shown only once work has taken more than
+    a second; None (no bar) under ``--quiet`` or ``--json``. tqdm is imported only when a bar may be drawn."""
+    if getattr(args, "quiet", False) or getattr(args, "json", False):
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=what, unit=unit, file=sys.stderr, delay=1.0, leave=False,
+                       dynamic_ncols=True)
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def call(function, *args, progress=None, **kwargs):
+    """``function(*args, **kwargs)``, passing ``progress`` only where the function takes it."""
+    if progress is not None and "progress" in inspect.signature(function).parameters:
+        kwargs["progress"] = progress
+    return function(*args, **kwargs)
 
 
 def given(args, names) -> dict:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 
-from optimlab import files, plots
+from optimlab import files, schedules
 from optimlab.analysis.range_test import lr_range_test
 from optimlab.cli import common
+from optimlab.text import number
 
 D = common.defaults_of(lr_range_test)
+# Loop options of `train` that the range test may not take (yet): why each is refused when given.
+NOT_USED = {
+    "epochs": "the range test runs --steps updates (classic) and --grid-epochs epochs per fixed η",
+    "period": "the range test records the loss after every update",
+    "init_scale": "the range test starts from the problem's usual initial point",
+    "schedule": "the range test runs at fixed (or exponentially growing) learning rates, without a schedule",
+}
 
 
 def register(commands) -> None:
@@ -19,8 +28,8 @@ def register(commands) -> None:
                                         "the curvature bounds on η.")
     common.add_run_arguments(p)
     test = p.add_argument_group("range test")
-    test.add_argument("--start-lr", type=float, default=None, help=f"smallest η (default {D['start_lr']:g})")
-    test.add_argument("--end-lr", type=float, default=None, help=f"largest η (default {D['end_lr']:g})")
+    test.add_argument("--start-lr", type=float, default=None, help=f"smallest η (default {number(D['start_lr'])})")
+    test.add_argument("--end-lr", type=float, default=None, help=f"largest η (default {number(D['end_lr'])})")
     test.add_argument("--steps", type=int, default=None, help=f"updates of the classic run (default {D['steps']})")
     test.add_argument("--points", dest="points", type=int, default=None,
                       help=f"fixed learning rates of the vectorized test (default {D['grid']})")
@@ -30,7 +39,23 @@ def register(commands) -> None:
     out = p.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print the curves and suggestions as JSON")
     out.add_argument("--plot", metavar="FILE", help="save the figure (.png, .pdf, .svg)")
+    common.add_quiet(out)
     p.set_defaults(handler=run)
+
+
+def _loop_options(args, schedule) -> dict:
+    """The loop options given, passed where lr_range_test takes them and refused (naming the flag) where not."""
+    accepted = inspect.signature(lr_range_test).parameters
+    options = common.given(args, ["batch_size", "seed", "epochs", "period", "init_scale"])
+    schedule_flags = {"--schedule"} | {s.flag for s in schedules.SETTINGS.values()}
+    scheduled = [f for f in common.given_run_options(args) if f in schedule_flags]
+    if scheduled:
+        options["schedule"] = schedule
+    for name in list(options):
+        if name not in accepted:
+            shown = ", ".join(scheduled) if name == "schedule" else common.flag(name)
+            raise ValueError(f"lr-find does not use {shown}: {NOT_USED[name]}")
+    return options
 
 
 def run(args, out) -> int:
@@ -39,25 +64,30 @@ def run(args, out) -> int:
     if args.grid or any(isinstance(getattr(args, n), list) for n in ("momentum", "gamma", "rho", "beta1", "beta2",
                                                                       "eps", "weight_decay")):
         raise ValueError("lr-find tests one configuration: give single values, not lists")
-    problem, opt, _, kwargs = common.build(args)
     if args.plot:
-        files.check_output_file(args.plot, files.FIGURE_FORMATS)
+        files.check_output_file(args.plot, files.FIGURE_FORMATS, "--plot")
+    problem, opt, schedule, _ = common.build(args)
     hyper = common.given(args, opt.hyperparams)
     options = common.given(args, ["start_lr", "end_lr", "steps", "grid_epochs", "seeds"])
     if args.points is not None:
         options["grid"] = args.points
-    options.update({k: kwargs[k] for k in ("batch_size", "seed") if k in kwargs})
-    result = lr_range_test(problem, opt.name, hyper, **options)
+    options.update(_loop_options(args, schedule))
+    with common.progress(args, "lr-find") as progress:
+        result = common.call(lr_range_test, problem, opt.name, hyper, progress=progress, **options)
     if args.plot:
-        files.save_figure(plots.range_test(result), args.plot)
+        from optimlab import plots  # matplotlib only when a figure is drawn
+
+        files.write_atomic(args.plot, files.figure_bytes(plots.range_test(result), args.plot))
     if args.json:
         out(json.dumps(result.to_dict()))
         return 0
     out(f"Learning-rate range test: {result.optimizer}, batch {result.batch_size}, on {problem.name}")
-    out("  classic (one run, η growing): " + ", ".join(f"{k} η = {v:.3g}" for k, v in result.suggestions.items()))
+    out("  classic (one run, η growing): " + ", ".join(f"{k} η = {number(v, 3)}"
+                                                       for k, v in result.suggestions.items()))
     g = result.grid_suggestions
-    out(f"  fixed-η grid over {result.grid_losses.shape[0]} seeds: best median final loss at η = {g['best']:.3g}"
-        + (f", largest η stable in every seed {g['largest_stable']:.3g}" if g["largest_stable"] else ""))
-    marks = ", ".join(f"{k.replace('_', ' ')} {v:.4g}" for k, v in result.bounds.items())
+    out(f"  fixed-η grid over {result.grid_losses.shape[0]} seeds: best median final loss at η = "
+        f"{number(g['best'], 3)}"
+        + (f", largest η stable in every seed {number(g['largest_stable'], 3)}" if g["largest_stable"] else ""))
+    marks = ", ".join(f"{k.replace('_', ' ')} {number(v)}" for k, v in result.bounds.items())
     out(f"  curvature: {marks}" + (f"\n  figure written to {args.plot}" if args.plot else ""))
     return 0

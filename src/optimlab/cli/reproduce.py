@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from optimlab import lecture
-from optimlab.lecture.report import check_destination
-from optimlab.lecture.reproduction import select
 
 
 def register(commands) -> None:
@@ -26,6 +23,10 @@ def register(commands) -> None:
 
 
 def run(args, out) -> int:
+    from optimlab import lecture  # the lecture's figures (matplotlib) only when it is reproduced
+    from optimlab.lecture.report import check_destination
+    from optimlab.lecture.reproduction import select
+
     if args.list:
         for name in lecture.names():
             section, claim = lecture.describe(name)

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +74,8 @@ def read(path) -> DataFile:
 
 def _npz(raw: bytes, shown: str) -> tuple[np.ndarray, np.ndarray]:
     import io
+    import zipfile  # here, not at start-up: only .npz files need it
+    import zlib
 
     broken = (f"data file {shown!r} is not a readable .npz archive (damaged, cut short, or not written by "
               f"numpy.savez)")
