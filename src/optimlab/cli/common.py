@@ -10,6 +10,8 @@ import sys
 from optimlab import checks, optim, problems, schedules
 from optimlab.train import train
 
+# A progress bar appears only once work has taken this long (seconds): shorter work stays silent.
+PROGRESS_DELAY = 1.0
 # The destinations of the options add_run_arguments adds (filled as it adds them): what `explain --from` refuses.
 RUN_OPTIONS: list[str] = []
 
@@ -28,6 +30,20 @@ def numbers(text: str):
         raise argparse.ArgumentTypeError(
             f"expected a number or a comma-separated list of numbers, got {text!r}") from None
     return values[0] if len(values) == 1 else values
+
+
+def integer(text: str) -> int:
+    """``12`` -> 12; anything else (``2.5``, ``1e8``, ``ten``) is refused in one line naming what was given."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    hint = f" (write it out in digits: {int(value)})" if value is not None and value.is_integer() else ""
+    raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}{hint}")
 
 
 def flag(name: str) -> str:
@@ -51,12 +67,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     how.add_argument("--grid", action="store_true", help="cross the lists instead of pairing them entry by entry")
     d = defaults_of(train)
     loop = parser.add_argument_group("training loop")
-    loop.add_argument("--batch-size", type=int, default=None,
+    loop.add_argument("--batch-size", type=integer, default=None,
                       help=f"examples per minibatch (default {d['batch_size']})")
-    loop.add_argument("--epochs", type=int, default=None, help=f"passes over the data (default {d['epochs']})")
-    loop.add_argument("--period", type=int, default=None,
+    loop.add_argument("--epochs", type=integer, default=None, help=f"passes over the data (default {d['epochs']})")
+    loop.add_argument("--period", type=integer, default=None,
                       help="record the full loss every PERIOD examples (a multiple of the batch size)")
-    loop.add_argument("--seed", type=int, default=None,
+    loop.add_argument("--seed", type=integer, default=None,
                       help=f"seed of the data, the initial parameters and the order (default {d['seed']})")
     loop.add_argument("--init-scale", type=float, default=None,
                       help=f"w ~ N(0, scale²) at the start (default {d['init_scale']:g})")
@@ -65,7 +81,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                        help="default: constant, or lecture when --decay-after/--decay-factor are given")
     for name, setting in schedules.SETTINGS.items():
         sched.add_argument(setting.flag, dest=f"schedule_{name}", type=numbers if setting.kind not in
-                           ("int0", "int1") else int, default=None, help=setting.meaning)
+                           ("int0", "int1") else integer, default=None, help=setting.meaning)
     RUN_OPTIONS[:] = [a.dest for a in parser._actions if a.dest not in before]
 
 
@@ -96,7 +112,7 @@ def progress(args, what: str, unit: str = "it"):
     def update(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, desc=what, unit=unit, file=sys.stderr, delay=1.0, leave=False,
+            bar = tqdm(total=total, desc=what, unit=unit, file=sys.stderr, delay=PROGRESS_DELAY, leave=False,
                        dynamic_ncols=True)
         bar.total = total
         bar.update(done - bar.n)

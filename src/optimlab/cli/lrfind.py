@@ -30,12 +30,14 @@ def register(commands) -> None:
     test = p.add_argument_group("range test")
     test.add_argument("--start-lr", type=float, default=None, help=f"smallest η (default {number(D['start_lr'])})")
     test.add_argument("--end-lr", type=float, default=None, help=f"largest η (default {number(D['end_lr'])})")
-    test.add_argument("--steps", type=int, default=None, help=f"updates of the classic run (default {D['steps']})")
-    test.add_argument("--points", dest="points", type=int, default=None,
+    test.add_argument("--steps", type=common.integer, default=None,
+                      help=f"updates of the classic run (default {D['steps']})")
+    test.add_argument("--points", dest="points", type=common.integer, default=None,
                       help=f"fixed learning rates of the vectorized test (default {D['grid']})")
-    test.add_argument("--grid-epochs", type=int, default=None,
+    test.add_argument("--grid-epochs", type=common.integer, default=None,
                       help=f"epochs of each fixed-η run (default {D['grid_epochs']})")
-    test.add_argument("--seeds", type=int, default=None, help=f"seeds for the band (default {D['seeds']})")
+    test.add_argument("--seeds", type=common.integer, default=None,
+                      help=f"seeds for the band (default {D['seeds']})")
     out = p.add_argument_group("output")
     out.add_argument("--json", action="store_true", help="print the curves and suggestions as JSON")
     out.add_argument("--plot", metavar="FILE", help="save the figure (.png, .pdf, .svg)")
@@ -61,9 +63,11 @@ def _loop_options(args, schedule) -> dict:
 def run(args, out) -> int:
     if args.lr is not None:
         raise ValueError("lr-find searches the learning rate itself: leave out --lr")
-    if args.grid or any(isinstance(getattr(args, n), list) for n in ("momentum", "gamma", "rho", "beta1", "beta2",
-                                                                      "eps", "weight_decay")):
-        raise ValueError("lr-find tests one configuration: give single values, not lists")
+    if args.grid:
+        raise ValueError("lr-find tests one configuration: leave out --grid")
+    listed = [common.flag(n) for n in common.optim.HYPERPARAMETERS if isinstance(getattr(args, n), list)]
+    if listed:
+        raise ValueError(f"lr-find tests one configuration: give {', '.join(listed)} a single value, not a list")
     if args.plot:
         files.check_output_file(args.plot, files.FIGURE_FORMATS, "--plot")
     problem, opt, schedule, _ = common.build(args)
@@ -72,7 +76,7 @@ def run(args, out) -> int:
     if args.points is not None:
         options["grid"] = args.points
     options.update(_loop_options(args, schedule))
-    with common.progress(args, "lr-find") as progress:
+    with common.progress(args, "lr-find", unit="run") as progress:
         result = common.call(lr_range_test, problem, opt.name, hyper, progress=progress, **options)
     if args.plot:
         from optimlab import plots  # matplotlib only when a figure is drawn

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from optimlab.cli.common import defaults_of
+from optimlab.cli.common import defaults_of, integer
 
 
 
@@ -17,7 +17,7 @@ def register(commands) -> None:
                                         "files; --only into an existing report updates those entries and keeps "
                                         "the others. Exits 1 if a claim does not hold.")
     p.add_argument("--out", default="report", help="folder for the report (default: report/)")
-    p.add_argument("--seed", type=int, default=None, help="seed of the data, initial parameters and order "
+    p.add_argument("--seed", type=integer, default=None, help="seed of the data, initial parameters and order "
                                                           "(default 1)")
     p.add_argument("--only", metavar="NAME[,NAME]", help="run only these (see --list)")
     p.add_argument("--list", action="store_true", help="name the experiments and figures with their claims")
