@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 from optimlab.cli import catalog, explain, lrfind, reproduce, train
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # argparse reads only -1 and -0.5 as negative numbers; -1e-8, -0.1,0.2 and -inf would be taken for flags and
+        # end in "expected one argument". No flag of optimlab starts with a digit, so these are values.
+        self._negative_number_matcher = re.compile(r"^-(\d|\.\d)[\d.,eE+-]*$|^-(inf|nan)$", re.IGNORECASE)
+
     def error(self, message):  # one line, status 2, as for every other bad input
         raise _UsageError(f"{self.prog}: error: {message}")
 

@@ -101,6 +101,8 @@ def _npz(raw: bytes, shown: str) -> tuple[np.ndarray, np.ndarray]:
                 raise ValueError(broken) from None
             except (OSError, EOFError, zipfile.BadZipFile, zlib.error):
                 raise ValueError(broken) from None
+            if not isinstance(arrays[key], np.ndarray):  # numpy hands back raw bytes for a member it cannot read
+                raise ValueError(broken)
     X, y = arrays["X"], arrays["y"]
     for key, a in arrays.items():
         if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool) or np.issubdtype(a.dtype, np.complexfloating):

@@ -41,9 +41,10 @@ class LinearRegression(Problem):
         self.n_examples = X.shape[0]
         d = X.shape[1]
         self.param_names = tuple(f"w{i + 1}" for i in range(d)) + ("b",)
-        self.H = self.A.T @ self.A / self.n_examples
-        self.optimum = np.linalg.lstsq(self.A, y, rcond=None)[0]
-        self.optimal_loss = float(np.mean((self.A @ self.optimum - y) ** 2) / 2)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, as one line
+            self.H = self.A.T @ self.A / self.n_examples
+            self.optimum = np.linalg.lstsq(self.A, y, rcond=None)[0]
+            self.optimal_loss = float(np.mean((self.A @ self.optimum - y) ** 2) / 2)
         if not (np.isfinite(self.H).all() and math.isfinite(self.optimal_loss)):
             raise ValueError(f"X and y are too large (largest |value| {max(np.abs(X).max(), np.abs(y).max()):.3g}): "
                              f"the loss overflows float64; rescale the data")
