@@ -48,7 +48,10 @@ def main(argv=None) -> int:
         print(text, flush=True)
 
     try:
-        args = parser().parse_args(argv)
+        try:
+            args = parser().parse_args(argv)
+        except SystemExit as e:  # --help and --version print and stop: a status, not an exception, for callers
+            return e.code if isinstance(e.code, int) else 0
         return args.handler(args, out)
     except _UsageError as e:
         print(e, file=sys.stderr)
