@@ -62,6 +62,7 @@ def epoch_lines(run: Run) -> list[str]:
         if one.diverged:
             lines.append(f"diverged after {one.diverged_at} examples: loss {_loss(one.final_loss)} "
                          f"(stopped there; a run is declared diverged when its loss is not finite or grows past "
-                         f"{number(run.provenance.get('divergence_factor', DIVERGENCE_FACTOR))} times its initial value)")
+                         f"{number(run.provenance.get('divergence_factor', DIVERGENCE_FACTOR))} times its initial "
+                         f"value)")
         lines.append("")
     return lines

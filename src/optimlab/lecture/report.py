@@ -42,7 +42,8 @@ def own_files(out) -> list[str] | None:
     out = Path(out)
     manifest = _read_json(out / MANIFEST)
     if isinstance(manifest, dict) and manifest.get("generator") == GENERATOR:
-        return [str(name) for name in manifest.get("files", []) if "/" not in str(name) and str(name) not in ("..", ".")]
+        names = [str(name) for name in manifest.get("files", [])]
+        return [name for name in names if "/" not in name and "\\" not in name and name not in ("..", ".")]
     doc = _read_json(out / "results.json")
     if isinstance(doc, dict) and doc.get("generator") == GENERATOR:
         figures = [e.get("figure") for e in doc.get("experiments", []) + doc.get("figures", [])]
@@ -121,7 +122,8 @@ def results(report: Report, pngs: dict[str, str]) -> dict:
             "epochs_axis", "final_loss", "optimal_loss", "w", "b", "diverged", "diverged_at")}})
     return jsonable({
         "generator": GENERATOR, "seed": report.seed, "passed": not report.failures, "failures": report.failures,
-        "optimal_loss": report.optimal_loss, "seconds": report.seconds, "versions": report.versions, "experiments": experiments, "figures": studies,
+        "optimal_loss": report.optimal_loss, "seconds": report.seconds, "versions": report.versions,
+        "experiments": experiments, "figures": studies,
         "original_runs": replays,
     })
 
