@@ -457,6 +457,7 @@ ACCEPTED = [
     ("Windows line ends", "crlf.csv", b"a,b,y\r\n1,2,3\r\n4,5.5,6\r\n7,8,10\r\n"),
     ("blank lines and spaces around cells", "loose.csv", b"\na, b, y\n1, 2, 3\n\n4, 5.5, 6\n7, 8, 10\n\n"),
     ("upper-case suffix", "UPPER.CSV", b"1,2,3\n4,5.5,6\n7,8,10\n"),
+    ("quoted cells", "quoted.csv", b'"a, in m","b","y"\n"1","2","3"\n4,5.5,6\n7,8,10\n'),
     ("npz", "arrays.npz", _npz(X=REFERENCE[:, :2], y=REFERENCE[:, 2])),
     ("upper-case npz", "ARRAYS.NPZ", _npz(X=REFERENCE[:, :2], y=REFERENCE[:, 2])),
     ("npz with y as a column", "column.npz", _npz(X=REFERENCE[:, :2], y=REFERENCE[:, 2:])),

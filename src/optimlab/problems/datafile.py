@@ -13,6 +13,7 @@ with the arrays, so a saved run can tell later whether its data moved or changed
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import math
 from dataclasses import dataclass
@@ -157,7 +158,10 @@ def _delimiter(lines: list[str]):
 
 
 def _cells(line: str, delimiter) -> list[str]:
-    return [c.strip() for c in (line.split(delimiter) if delimiter else line.split())]
+    """The cells of one line; with a delimiter, read as CSV so that quoted cells ("x, in m") stay whole."""
+    if delimiter is None:
+        return line.split()
+    return [c.strip() for c in next(csv.reader([line], delimiter=delimiter))]
 
 
 def _number(cell: str) -> float | None:
