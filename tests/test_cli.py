@@ -280,3 +280,13 @@ def test_tiny_and_huge_learning_rates_print_readably(capsys):
     assert "Learning rate 0.000100, Epoch 1" in out  # the lecture's format where it reads well
     status, out, _ = call(capsys, "train --lr 1e30 --epochs 1")
     assert status == 0 and "Learning rate 1e+30, Epoch 1" in out and max(map(len, out.split())) < 40
+
+
+def test_out_of_memory_is_one_line(capsys, monkeypatch):
+    def too_big(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(optimlab.cli.train, "train", too_big)
+    assert main(["train", "--epochs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("optimlab: error: not enough memory") and len(err.strip().splitlines()) == 1

@@ -107,11 +107,11 @@ def shell_env(tmp_path):
     """PATH with `python3`, `python` and `optimlab` meaning this interpreter and this checkout."""
     bin_dir = tmp_path.parent / f"{tmp_path.name}-bin"
     bin_dir.mkdir()
-    for name in ("python3", "python"):
-        (bin_dir / name).symlink_to(sys.executable)
-    shim = bin_dir / "optimlab"
-    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m optimlab "$@"\n')
-    shim.chmod(0o755)
+    # scripts rather than symlinks, so that a virtual environment's interpreter still finds its environment
+    for name, command in (("python3", ""), ("python", ""), ("optimlab", " -m optimlab")):
+        shim = bin_dir / name
+        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}"{command} "$@"\n')
+        shim.chmod(0o755)
     env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
                PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
     return env
