@@ -290,3 +290,16 @@ def test_out_of_memory_is_one_line(capsys, monkeypatch):
     assert main(["train", "--epochs", "1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("optimlab: error: not enough memory") and len(err.strip().splitlines()) == 1
+
+
+def test_report_of_another_seed_is_refused_not_mixed(tmp_path):
+    from optimlab import lecture
+
+    out = tmp_path / "r"
+    lecture.write_report(lecture.reproduce(only=["taylor-x2"], seed=1), out, workers=1)
+    other = lecture.reproduce(only=["quartic-start"], seed=2)
+    with pytest.raises(ValueError, match=r"holds a report made with seed 1; adding entries of seed 2 would mix"):
+        lecture.write_report(other, out, workers=1)
+    assert [f["name"] for f in _doc(out)["figures"]] == ["taylor-x2"]
+    lecture.write_report(other, out, workers=1, merge_with_existing=False)  # replacing it is a choice to make
+    assert [f["name"] for f in _doc(out)["figures"]] == ["quartic-start"] and not (out / "taylor-x2.png").exists()

@@ -44,7 +44,7 @@ def run(args, out) -> int:
     check_destination(args.out, seed=seed, only=only)
     progress = None if args.quiet else (lambda text: print(text, file=sys.stderr, flush=True))
     report = lecture.reproduce(only=only, original_data=args.original_data, progress=progress, seed=seed)
-    index = lecture.write_report(report, args.out)
+    index = lecture.write_report(report, args.out, merge_with_existing=only is not None)
     held = len(entries(json.loads((index.parent / "results.json").read_text(encoding="utf-8"))))
     passed = sum(e.passed for e in report.entries)
     out(f"{passed} of {len(report.entries)} claims hold"

@@ -147,8 +147,8 @@ def merge(old: dict, new: dict) -> dict:
 
 def write_report(report: Report, out, workers: int | None = None, merge_with_existing: bool = True) -> Path:
     """Write the report to folder ``out`` and return its index.html. Over an earlier report, entries it holds that
-    ``report`` does not are kept (``merge_with_existing``) and only files of the earlier report's manifest are
-    replaced or deleted."""
+    ``report`` does not are kept (``merge_with_existing``; an earlier report of another seed is then refused rather
+    than mixed) and only files of the earlier report's manifest are replaced or deleted."""
     out = check_destination(out)
     earlier = own_files(out) if out.is_dir() else None
     pngs = {e.name: f"{e.name}.png" for e in report.entries}
@@ -157,7 +157,11 @@ def write_report(report: Report, out, workers: int | None = None, merge_with_exi
     kept_images = {}
     if earlier is not None and merge_with_existing:
         old = _read_json(out / "results.json")
-        if isinstance(old, dict) and old.get("seed") == report.seed:
+        if isinstance(old, dict) and old.get("seed") not in (None, report.seed):
+            raise ValueError(f"{str(out)!r} holds a report made with seed {old['seed']}; adding entries of seed "
+                             f"{report.seed} would mix seeds: write to another folder, or replace it with "
+                             f"merge_with_existing=False")
+        if isinstance(old, dict):
             doc = merge(old, doc)
             for item in entries(doc):
                 if item["name"] not in images:
