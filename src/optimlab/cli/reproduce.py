@@ -42,6 +42,7 @@ def run(args, out) -> int:
     select(only)  # an unknown name fails before any work
     seed = args.seed if args.seed is not None else defaults_of(lecture.reproduce)["seed"]
     check_destination(args.out, seed=seed, only=only)
+    # one line per experiment as it finishes, with its verdict: more telling than a bar, and never on stdout
     progress = None if args.quiet else (lambda text: print(text, file=sys.stderr, flush=True))
     report = lecture.reproduce(only=only, original_data=args.original_data, progress=progress, seed=seed)
     index = lecture.write_report(report, args.out, merge_with_existing=only is not None)
