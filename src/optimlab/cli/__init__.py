@@ -29,11 +29,22 @@ class _UsageError(Exception):
     pass
 
 
-def parser() -> argparse.ArgumentParser:
-    from optimlab import __version__
+class _Version(argparse.Action):
+    """--version, reading the installed version only when asked (importlib.metadata costs start-up time)."""
 
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help="print optimlab's version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from optimlab import __version__
+
+        print(f"optimlab {__version__}")
+        parser.exit()
+
+
+def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="optimlab", description="Understand, tune and trust gradient-descent optimizers.")
-    p.add_argument("--version", action="version", version=f"optimlab {__version__}")
+    p.add_argument("--version", action=_Version)
     commands = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
     for module in (train, explain, lrfind, reproduce, catalog):
         module.register(commands)
