@@ -374,6 +374,7 @@ DATA = [
                                                  r"'data\.json'"),
     ("empty file", "empty.csv", b"", r"data file '.*empty\.csv' is empty"),
     ("blank lines only", "blank.csv", b"\n\n  \n", r"data file '.*blank\.csv' is empty"),
+    ("a byte-order mark only", "bomonly.csv", b"\xef\xbb\xbf\n", r"data file '.*bomonly\.csv' is empty"),
     ("header only", "header.csv", b"x1,x2,y\n", r"'.*header\.csv' has a header row but no data rows"),
     ("non-numeric cell", "word.csv", b"x,y\n1,2\n3,abc\n", r"'.*word\.csv', row 3, column 2: 'abc' is not a number"),
     ("empty cell", "hole.csv", b"x,y\n1,2\n,4\n", r"'.*hole\.csv', row 3, column 1: empty cell"),

@@ -174,6 +174,8 @@ def _number(cell: str) -> float | None:
 def _text(raw: bytes, shown: str) -> tuple[np.ndarray, np.ndarray, list[int]]:
     text = _decode(raw, shown)
     rows = [(i, line) for i, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    if not rows:  # e.g. nothing but a byte-order mark
+        raise ValueError(f"data file {shown!r} is empty")
     delimiter = _delimiter([line for _, line in rows])
     table = [(i, _cells(line, delimiter)) for i, line in rows]
     header = table[0][1] if all(_number(c) is None for c in table[0][1]) else None
