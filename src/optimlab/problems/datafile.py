@@ -75,21 +75,22 @@ def read(path) -> DataFile:
 
 def _npz(raw: bytes, shown: str) -> tuple[np.ndarray, np.ndarray]:
     import io
-    import zipfile  # here, not at start-up: only .npz files need it
-    import zlib
 
     broken = (f"data file {shown!r} is not a readable .npz archive (damaged, cut short, or not written by "
               f"numpy.savez)")
+    # zipfile and numpy raise many kinds of error on a damaged archive (BadZipFile, zlib.error, EOFError,
+    # NotImplementedError for an unknown compression, RuntimeError for a flag read as encryption...): every one of
+    # them means the same thing to the user, so all are reported as one line.
     try:
         archive = np.load(io.BytesIO(raw), allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+    except Exception:
         raise ValueError(broken) from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(f"data file {shown!r} holds a single array, not an .npz archive with X and y")
     with archive:
         missing = [k for k in ("X", "y") if k not in archive.files]
         if missing:
-            holds = ", ".join(sorted(archive.files)) or "nothing"
+            holds = ", ".join(n if n.isprintable() else repr(n) for n in sorted(archive.files)) or "nothing"
             raise ValueError(f"data file {shown!r} must hold arrays named X and y; it lacks {' and '.join(missing)} "
                              f"(it holds: {holds})")
         arrays = {}
@@ -100,7 +101,7 @@ def _npz(raw: bytes, shown: str) -> tuple[np.ndarray, np.ndarray]:
                 if "allow_pickle" in str(e):
                     raise ValueError(f"data file {shown!r}: {key} holds Python objects, not numbers") from None
                 raise ValueError(broken) from None
-            except (OSError, EOFError, zipfile.BadZipFile, zlib.error):
+            except Exception:  # see above: any failure to read a member is a damaged archive
                 raise ValueError(broken) from None
             if not isinstance(arrays[key], np.ndarray):  # numpy hands back raw bytes for a member it cannot read
                 raise ValueError(broken)
