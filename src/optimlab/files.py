@@ -1,4 +1,10 @@
-"""Writing results without leaving anything half-written: every file appears whole or not at all."""
+"""Writing results without losing or half-writing anything of the user's.
+
+A command checks every output target before any work (:func:`check_output_file`), computes everything, renders
+every output to bytes, and only then writes them all with :func:`write_all`: each file goes to a temporary file
+beside its target and all of them are renamed into place once every one has been written, so a failure leaves none
+of the command's outputs behind and never a partial file. Messages name the user's path, never a temporary name.
+"""
 
 from __future__ import annotations
 
@@ -9,39 +15,80 @@ from pathlib import Path
 FIGURE_FORMATS = (".png", ".pdf", ".svg")
 
 
-def check_output_file(path, suffixes: tuple[str, ...]) -> Path:
-    """Fail early (before any work) when ``path`` cannot be written: its folder must exist and its suffix be one of
-    ``suffixes``."""
+def _writable_folder(folder: Path) -> bool:
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
+def check_output_file(path, suffixes: tuple[str, ...], flag: str = "output file") -> Path:
+    """Fail early (before any work) when ``path`` cannot be written: its suffix must be one of ``suffixes``, its
+    folder must exist and be writable, and it must not be a folder itself. ``flag`` names the option in messages."""
+    shown = str(path)
     path = Path(path)
+    if path.is_dir() or shown.endswith(("/", os.sep)):
+        raise ValueError(f"{flag} {shown!r} is a folder; give a file name ending in {', '.join(suffixes)}")
     if path.suffix.lower() not in suffixes:
-        raise ValueError(f"output file must end in one of {', '.join(suffixes)}, got {str(path)!r}")
-    if not path.parent.resolve().is_dir():
-        raise ValueError(f"folder {str(path.parent)!r} for output file {path.name!r} does not exist")
-    if path.is_dir():
-        raise ValueError(f"output file {str(path)!r} is a folder")
+        raise ValueError(f"{flag} must end in {', '.join(suffixes)}, got {shown!r}")
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise ValueError(f"{flag} {shown!r}: the folder {str(folder)!r} {what}")
+    if not _writable_folder(folder):
+        raise ValueError(f"{flag} {shown!r}: the folder {str(folder)!r} is not writable")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ValueError(f"{flag} {shown!r} exists and is read-only")
     return path
+
+
+def write_all(outputs: dict) -> list[Path]:
+    """Write ``{path: bytes | str}`` all together or not at all: every file is first written in full to a temporary
+    file beside its target, then all are renamed over their targets. If any write fails, every temporary file is
+    removed and the targets are left as they were; the error names the user's path."""
+    staged: list[tuple[str, Path]] = []
+    try:
+        for target, data in outputs.items():
+            target = Path(target)
+            try:
+                fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+                staged.append((tmp, target))
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data.encode("utf-8") if isinstance(data, str) else data)
+                os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; an output is an ordinary file
+            except OSError as e:
+                raise OSError(f"cannot write {str(target)!r}: {e.strerror or e}") from None
+        for tmp, target in staged:
+            os.replace(tmp, target)
+    except BaseException:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    return [target for _, target in staged]
 
 
 def write_atomic(path, data: bytes | str) -> Path:
-    """Write ``data`` to a temporary file beside ``path``, then rename it over ``path`` in one step."""
-    path = Path(path)
-    mode = "w" if isinstance(data, str) else "wb"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode, **({"encoding": "utf-8"} if mode == "w" else {})) as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """One file, whole or not at all (see :func:`write_all`)."""
+    return write_all({path: data})[0]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def figure_bytes(fig, path) -> bytes:
+    """A matplotlib Figure rendered in the format its target's suffix names."""
+    import io
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=Path(path).suffix.lstrip(".").lower(), dpi=120)
+    return buffer.getvalue()
 
 
 def save_figure(fig, path) -> Path:
     """Save a matplotlib Figure atomically; the format follows the suffix."""
-    import io
+    return write_atomic(path, figure_bytes(fig, path))
 
-    path = Path(path)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format=path.suffix.lstrip(".").lower(), dpi=120)
-    return write_atomic(path, buffer.getvalue())
+
+def same_file(a, b) -> bool:
+    """Whether two output paths name the same file (after resolving the folder)."""
+    return Path(a).resolve() == Path(b).resolve()

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
+import sys
 
 from optimlab import checks, optim, problems, schedules
 from optimlab.cli import problem_options
 from optimlab.train import train
+
+# A progress bar appears only once work has taken this long (seconds): shorter work stays silent.
+PROGRESS_DELAY = 1.0
+# The destinations of the options add_run_arguments adds (filled as it adds them): what `explain --from` refuses.
+RUN_OPTIONS: list[str] = []
 
 
 def defaults_of(function) -> dict:
@@ -26,12 +33,27 @@ def numbers(text: str):
     return values[0] if len(values) == 1 else values
 
 
+def integer(text: str) -> int:
+    """``12`` -> 12; anything else (``2.5``, ``1e8``, ``ten``) is refused in one line naming what was given."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    hint = f" (write it out in digits: {int(value)})" if value is not None and value.is_integer() else ""
+    raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}{hint}")
+
+
 def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """Problem, optimizer, hyperparameters, schedule and loop options; the flags come from the registries."""
+    before = {a.dest for a in parser._actions}
     where = parser.add_argument_group("problem")
     where.add_argument("--problem", choices=list(problems.PROBLEMS), default=None,
                        help="a built-in problem (default: the lecture's linear regression)")
@@ -47,12 +69,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     how.add_argument("--grid", action="store_true", help="cross the lists instead of pairing them entry by entry")
     d = defaults_of(train)
     loop = parser.add_argument_group("training loop")
-    loop.add_argument("--batch-size", type=int, default=None,
+    loop.add_argument("--batch-size", type=integer, default=None,
                       help="examples per minibatch (default: 10, or n on a problem with fewer examples)")
-    loop.add_argument("--epochs", type=int, default=None, help=f"passes over the data (default {d['epochs']})")
-    loop.add_argument("--period", type=int, default=None,
+    loop.add_argument("--epochs", type=integer, default=None, help=f"passes over the data (default {d['epochs']})")
+    loop.add_argument("--period", type=integer, default=None,
                       help="record the full loss every PERIOD examples (a multiple of the batch size)")
-    loop.add_argument("--seed", type=int, default=None,
+    loop.add_argument("--seed", type=integer, default=None,
                       help=f"seed of the data, the initial parameters and the order (default {d['seed']})")
     loop.add_argument("--init-scale", type=float, default=None,
                       help=f"w ~ N(0, scale²) at the start (default {d['init_scale']:g})")
@@ -61,7 +83,54 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                        help="default: constant, or lecture when --decay-after/--decay-factor are given")
     for name, setting in schedules.SETTINGS.items():
         sched.add_argument(setting.flag, dest=f"schedule_{name}", type=numbers if setting.kind not in
-                           ("int0", "int1") else int, default=None, help=setting.meaning)
+                           ("int0", "int1") else integer, default=None, help=setting.meaning)
+    RUN_OPTIONS[:] = [a.dest for a in parser._actions if a.dest not in before]
+
+
+def add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+
+
+def given_run_options(args) -> list[str]:
+    """The flags of add_run_arguments that the user gave, as written on the command line."""
+    return [RUN_FLAGS.get(dest, flag(dest)) for dest in RUN_OPTIONS
+            if getattr(args, dest, None) not in (None, False)]
+
+
+RUN_FLAGS = {f"schedule_{name}": s.flag for name, s in schedules.SETTINGS.items()}
+
+
+@contextlib.contextmanager
+def progress(args, what: str, unit: str = "it"):
+    """A ``progress(done, total)`` callable drawing a tqdm bar on stderr, shown only once work has taken more than
+    a second; None (no bar) under ``--quiet`` or ``--json``. tqdm is imported only when a bar may be drawn."""
+    if getattr(args, "quiet", False) or getattr(args, "json", False):
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=what, unit=unit, file=sys.stderr, delay=PROGRESS_DELAY, leave=False,
+                       dynamic_ncols=True)
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def call(function, *args, progress=None, **kwargs):
+    """``function(*args, **kwargs)``, passing ``progress`` only where the function takes it."""
+    if progress is not None and "progress" in inspect.signature(function).parameters:
+        kwargs["progress"] = progress
+    return function(*args, **kwargs)
 
 
 def given(args, names) -> dict:

@@ -7,9 +7,11 @@
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import numpy as np
 
+from optimlab.problems import datafile
 from optimlab.problems.base import Problem
 from optimlab.problems.functions import FunctionProblem, Quadratic, Quartic, Rosenbrock
 from optimlab.problems.linear_regression import LECTURE_DATA, LinearRegression, from_arrays, lecture_data, load_arrays
@@ -62,6 +64,19 @@ def make(name: str, seed: int | None = None, **options) -> Problem:
     return factory(**options)
 
 
+def _saved_data(d: dict) -> Problem:
+    """The user's data file a run was trained on, refused when it has moved or changed since (its SHA-256 differs
+    from the one recorded)."""
+    path, recorded = Path(d["data"]), d.get("sha256")
+    if not path.is_file():
+        raise ValueError(f"the saved run's data file {str(path)!r} no longer exists (moved or deleted); "
+                         f"train again on the data where it is now")
+    if recorded is not None and datafile.sha256(path) != recorded:
+        raise ValueError(f"the saved run's data file {str(path)!r} has changed since the run (SHA-256 differs); "
+                         f"train again on the current data")
+    return load_arrays(path)
+
+
 def from_description(description: dict) -> Problem:
     """Rebuild a problem from the ``describe()`` a run recorded in its provenance."""
     d = dict(description)
@@ -69,7 +84,7 @@ def from_description(description: dict) -> Problem:
     if d.get("data") == "lecture synthetic":
         return lecture_data(seed=d["seed"], n=d["n"], w=d["w"], b=d["b"], noise=d["noise"])
     if name == "linear-regression" and isinstance(d.get("data"), str) and d["data"] not in ("user arrays",):
-        return load_arrays(d["data"])
+        return _saved_data(d)
     if name in ("quadratic-1d", "quadratic-2d", "quartic"):
         return make(name)
     if name == "rosenbrock":

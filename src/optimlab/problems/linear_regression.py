@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
+import math
 
 import numpy as np
 
 from optimlab import checks
+from optimlab.problems import datafile
 from optimlab.problems.base import Problem
 
 # The lecture's data (§6.1): 1000 examples, two N(0, 1) features, w = [2, −3.4], b = 4.2, noise 0.01·N(0, 1).
@@ -41,9 +41,13 @@ class LinearRegression(Problem):
         self.n_examples = X.shape[0]
         d = X.shape[1]
         self.param_names = tuple(f"w{i + 1}" for i in range(d)) + ("b",)
-        self.H = self.A.T @ self.A / self.n_examples
-        self.optimum = np.linalg.lstsq(self.A, y, rcond=None)[0]
-        self.optimal_loss = float(np.mean((self.A @ self.optimum - y) ** 2) / 2)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below, as one line
+            self.H = self.A.T @ self.A / self.n_examples
+            self.optimum = np.linalg.lstsq(self.A, y, rcond=None)[0]
+            self.optimal_loss = float(np.mean((self.A @ self.optimum - y) ** 2) / 2)
+        if not (np.isfinite(self.H).all() and math.isfinite(self.optimal_loss)):
+            raise ValueError(f"X and y are too large (largest |value| {max(np.abs(X).max(), np.abs(y).max()):.3g}): "
+                             f"the loss overflows float64; rescale the data")
         # where the data came from, recorded in every run's provenance (``source`` adds to or overrides it)
         self._source = {"data": "user arrays", "n": self.n_examples, "features": d, **(source or {})}
 
@@ -104,30 +108,8 @@ def from_arrays(X, y, name: str = "linear-regression", source: dict | None = Non
 
 
 def load_arrays(path) -> LinearRegression:
-    """Read a user's data set: ``.npz`` with arrays ``X`` and ``y``, or ``.csv`` whose last column is y (a header
-    row of names is skipped)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"data file {str(path)!r} does not exist")
-    if path.suffix == ".npz":
-        with np.load(path) as data:
-            if "X" not in data or "y" not in data:
-                raise ValueError(f"{path} must hold arrays named X and y, found {sorted(data.files)}")
-            X, y = data["X"], data["y"]
-    elif path.suffix == ".csv":
-        with open(path, newline="") as f:
-            rows = [r for r in csv.reader(f) if r]
-        try:
-            float(rows[0][0])
-        except (ValueError, IndexError):
-            rows = rows[1:]
-        try:
-            table = np.array(rows, dtype=float)
-        except ValueError as e:
-            raise ValueError(f"{path}: every row must hold numbers ({e})") from None
-        if table.ndim != 2 or table.shape[1] < 2:
-            raise ValueError(f"{path}: need at least two columns (features, then y), got shape {table.shape}")
-        X, y = table[:, :-1], table[:, -1]
-    else:
-        raise ValueError(f"data file must end in .npz or .csv, got {path.name!r}")
-    return LinearRegression(X, y, source={"data": str(path)})
+    """Read a user's data set through the one loader, :func:`optimlab.problems.datafile.read`: ``.npz`` with arrays
+    ``X`` and ``y``, or a ``.csv`` whose last column is y (a header row of names is skipped). The run's provenance
+    records the file's absolute path and SHA-256."""
+    data = datafile.read(path)
+    return LinearRegression(data.X, data.y, source=data.source())
