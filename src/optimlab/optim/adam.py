@@ -41,17 +41,21 @@ def adam(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, *, amsgrad=False, eps_uncorre
     """
 
     def init(params):
-        xp = namespace(params)
-        zeros = xp.zeros_like(params)
-        return AdamState(t=0, v=zeros, s=zeros, s_max=zeros if amsgrad else None)
+        xp = namespace(params)  # one zero array per field: a state may be updated in place (optimlab.torch)
+        return AdamState(t=0, v=xp.zeros_like(params), s=xp.zeros_like(params),
+                         s_max=xp.zeros_like(params) if amsgrad else None)
 
     def step_size(state, lr=lr):
         xp = namespace(state.s)
         t = max(state.t, 1)  # before the first update (t = 0) s is 0 and there is nothing to correct
         s = state.s_max if amsgrad else state.s
         if eps_uncorrected:
-            return lr / ((xp.sqrt(s) + eps) / (1.0 - beta2 ** t) ** 0.5)
-        return lr / (xp.sqrt(bias_corrected(s, beta2, t)) + eps)
+            root = xp.sqrt(s)
+            root += eps
+            return lr / (root / (1.0 - beta2 ** t) ** 0.5)
+        root = xp.sqrt(bias_corrected(s, beta2, t))
+        root += eps  # in place on the fresh root: the same operations as √ŝ + ε, one allocation fewer
+        return lr / root
 
     def update(params, grads, state, lr=lr):
         params, grads = weight_decayed(params, grads, lr, weight_decay, decoupled)
@@ -59,7 +63,9 @@ def adam(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, *, amsgrad=False, eps_uncorre
         v = ema(state.v, grads, beta1)
         s = ema(state.s, grads * grads, beta2)
         new = AdamState(t, v, s, namespace(s).maximum(state.s_max, s) if amsgrad else None)
-        return params - step_size(new, lr) * bias_corrected(v, beta1, t), new
+        step = step_size(new, lr)  # a fresh array, scaled in place: the same product as step_size · v̂
+        step *= bias_corrected(v, beta1, t)
+        return params - step, new
 
     return init, update, step_size
 

@@ -87,8 +87,9 @@ def rmsprop(lr=0.03, gamma=0.9, eps=1e-8, *, eps_in_root=True, centered=False, m
     """
 
     def init(params):
-        zeros = namespace(params).zeros_like(params)
-        return RMSPropState(s=zeros, mean=zeros if centered else None, b=None if zero(momentum) else zeros)
+        xp = namespace(params)  # one zero array per field: a state may be updated in place (optimlab.torch)
+        return RMSPropState(s=xp.zeros_like(params), mean=xp.zeros_like(params) if centered else None,
+                            b=None if zero(momentum) else xp.zeros_like(params))
 
     def denominator(state):
         if centered:

@@ -48,6 +48,26 @@ def _key(value):
     return tuple(value) if isinstance(value, list) else value
 
 
+def _in_place(update):
+    """``update`` that writes the new parameters and state into the old tensors and returns those: compiled, the
+    copies become the kernel's own stores (inductor re-places them), so a step allocates nothing, as a fused
+    torch.optim step. Only for the compiled path: eagerly it would add a copy per tensor."""
+
+    def step(params, grads, state, **lr):
+        new_params, new_state = update(params, grads, state, **lr)
+        params.copy_(new_params)
+        kept = []
+        for old, new in zip(state, new_state):
+            if isinstance(old, torch.Tensor):
+                old.copy_(new)
+                kept.append(old)
+            else:
+                kept.append(new)
+        return params, type(state)(*kept)
+
+    return step
+
+
 class Optimizer(torch.optim.Optimizer):
     """An optimlab optimizer as a ``torch.optim.Optimizer``: build it with :func:`make`.
 
@@ -90,7 +110,7 @@ class Optimizer(torch.optim.Optimizer):
             opt = optim.make(self.name, self.convention, **self._validatable(values))  # a changed group: recheck
             init, update, _ = optim.OPTIMIZERS[self.name](**{k: _column(v, p) for k, v in values.items()})
             if self._compile:
-                update = torch.compile(update)
+                update = torch.compile(_in_place(update))
             sample = init(p.new_zeros((1,) * max(p.ndim, 1)))
             rule = self._rules[key] = (init, update, type(sample), "lr" in opt.hyperparams)
         return rule
@@ -113,7 +133,8 @@ class Optimizer(torch.optim.Optimizer):
                     new_p, new_state = update(p, p.grad, state, lr=self._lr(group["lr"], p))
                 else:
                     new_p, new_state = update(p, p.grad, state)
-                p.copy_(new_p)
+                if new_p is not p:
+                    p.copy_(new_p)
                 # the state as a dict of its named fields, so that torch's state_dict/load_state_dict carry it
                 self.state[p] = {f: v for f, v in zip(new_state._fields, new_state) if v is not None}
         return loss
