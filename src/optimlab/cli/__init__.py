@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from optimlab.cli import catalog, explain, lrfind, reproduce, train
+from optimlab.cli import translate as translate_command  # helper optim (issue 8)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -24,7 +25,7 @@ class _UsageError(Exception):
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="optimlab", description="Understand, tune and trust gradient-descent optimizers.")
     commands = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
-    for module in (train, explain, lrfind, reproduce, catalog):
+    for module in (train, explain, lrfind, reproduce, catalog, translate_command):
         module.register(commands)
     return p
 
