@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from optimlab.optim.base import bias_corrected, ema, namespace, weight_decayed
+from optimlab.optim.base import bias_corrected, ema, namespace, weight_decayed, zero
 
 
 class AdamState(NamedTuple):
@@ -40,6 +40,8 @@ def adam(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, *, amsgrad=False, eps_uncorre
     ``weight_decay`` λ: coupled g := g + λx (torch.optim.Adam) or ``decoupled`` x := x − ηλx (AdamW).
     """
 
+    decays = not zero(weight_decay)  # decided once: the lecture's path (λ = 0) pays nothing per step
+
     def init(params):
         xp = namespace(params)  # one zero array per field: a state may be updated in place (optimlab.torch)
         return AdamState(t=0, v=xp.zeros_like(params), s=xp.zeros_like(params),
@@ -58,7 +60,8 @@ def adam(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, *, amsgrad=False, eps_uncorre
         return lr / root
 
     def update(params, grads, state, lr=lr):
-        params, grads = weight_decayed(params, grads, lr, weight_decay, decoupled)
+        if decays:
+            params, grads = weight_decayed(params, grads, lr, weight_decay, decoupled)
         t = state.t + 1
         v = ema(state.v, grads, beta1)
         s = ema(state.s, grads * grads, beta2)

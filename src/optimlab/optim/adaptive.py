@@ -42,6 +42,8 @@ def adagrad(lr=0.9, eps=1e-7, *, eps_in_root=True, initial_accumulator=0.0, lr_d
     η_t = η / (1 + (t − 1)δ) at update t = 1, 2, ...; ``weight_decay`` λ as in ``sgd``.
     """
 
+    decays = not zero(weight_decay)  # decided once: the lecture's path (λ = 0) pays nothing per step
+
     def init(params):
         xp = namespace(params)
         s = xp.zeros_like(params)
@@ -54,7 +56,8 @@ def adagrad(lr=0.9, eps=1e-7, *, eps_in_root=True, initial_accumulator=0.0, lr_d
         return decayed(lr, max(state.t, 1)) / rms(state.s, eps, eps_in_root)
 
     def update(params, grads, state, lr=lr):
-        params, grads = weight_decayed(params, grads, lr, weight_decay, decoupled)
+        if decays:
+            params, grads = weight_decayed(params, grads, lr, weight_decay, decoupled)
         new = AdagradState(state.t + 1, state.s + grads * grads)
         return params - step_size(new, lr) * grads, new
 
@@ -86,6 +89,8 @@ def rmsprop(lr=0.03, gamma=0.9, eps=1e-8, *, eps_in_root=True, centered=False, m
     ``weight_decay`` λ as in ``sgd``.
     """
 
+    decays = not zero(weight_decay)  # decided once: the lecture's path (λ = 0) pays nothing per step
+
     def init(params):
         xp = namespace(params)  # one zero array per field: a state may be updated in place (optimlab.torch)
         return RMSPropState(s=xp.zeros_like(params), mean=xp.zeros_like(params) if centered else None,
@@ -100,7 +105,8 @@ def rmsprop(lr=0.03, gamma=0.9, eps=1e-8, *, eps_in_root=True, centered=False, m
         return lr / denominator(state)
 
     def update(params, grads, state, lr=lr):
-        params, grads = weight_decayed(params, grads, lr, weight_decay, decoupled)
+        if decays:
+            params, grads = weight_decayed(params, grads, lr, weight_decay, decoupled)
         s = ema(state.s, grads * grads, gamma)
         mean = ema(state.mean, grads, gamma) if centered else None
         new = RMSPropState(s, mean, state.b)
@@ -135,6 +141,8 @@ def adadelta(rho=0.999, eps=1e-5, *, lr_multiplier=False, lr=1.0, weight_decay=0
     unscaled g'). ``weight_decay`` λ as in ``sgd``.
     """
 
+    decays = not zero(weight_decay)  # decided once: the lecture's path (λ = 0) pays nothing per step
+
     def init(params):
         xp = namespace(params)
         return AdadeltaState(s=xp.zeros_like(params), delta=xp.zeros_like(params))
@@ -145,7 +153,8 @@ def adadelta(rho=0.999, eps=1e-5, *, lr_multiplier=False, lr=1.0, weight_decay=0
         return lr * ratio if lr_multiplier else ratio
 
     def update(params, grads, state, lr=lr):
-        params, grads = weight_decayed(params, grads, lr if lr_multiplier else 1.0, weight_decay, decoupled)
+        if decays:
+            params, grads = weight_decayed(params, grads, lr if lr_multiplier else 1.0, weight_decay, decoupled)
         s = ema(state.s, grads * grads, rho)
         xp = namespace(s)
         step = xp.sqrt(state.delta + eps) / xp.sqrt(s + eps) * grads

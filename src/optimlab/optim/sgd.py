@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from optimlab.optim.base import namespace, weight_decayed
+from optimlab.optim.base import namespace, weight_decayed, zero
 
 
 class EmptyState(NamedTuple):
@@ -37,11 +37,14 @@ def sgd(lr=0.1, *, weight_decay=0.0, decoupled=False):
     Example: ``optimlab.optim.make("sgd", lr=[0.01, 0.1, 1.0])`` advances three runs per call.
     """
 
+    decays = not zero(weight_decay)  # decided once: the lecture's path (λ = 0) pays nothing per step
+
     def init(params):
         return EmptyState()
 
     def update(params, grads, state, lr=lr):
-        params, grads = weight_decayed(params, grads, lr, weight_decay, decoupled)
+        if decays:
+            params, grads = weight_decayed(params, grads, lr, weight_decay, decoupled)
         return params - lr * grads, state
 
     def step_size(state, lr=lr):
@@ -76,12 +79,14 @@ def momentum(lr=0.2, momentum=0.9, *, lr_in_velocity=True, weight_decay=0.0, dec
     """
 
     gamma = momentum
+    decays = not zero(weight_decay)  # decided once: the lecture's path (λ = 0) pays nothing per step
 
     def init(params):
         return MomentumState(v=namespace(params).zeros_like(params))
 
     def update(params, grads, state, lr=lr):
-        params, grads = weight_decayed(params, grads, lr, weight_decay, decoupled)
+        if decays:
+            params, grads = weight_decayed(params, grads, lr, weight_decay, decoupled)
         if lr_in_velocity:
             v = gamma * state.v + lr * grads
             return params - v, MomentumState(v)
@@ -114,12 +119,14 @@ def nesterov(lr=0.2, momentum=0.9, *, lr_in_velocity=True, weight_decay=0.0, dec
     """
 
     gamma = momentum
+    decays = not zero(weight_decay)  # decided once: the lecture's path (λ = 0) pays nothing per step
 
     def init(params):
         return NesterovState(v=namespace(params).zeros_like(params))
 
     def update(params, grads, state, lr=lr):
-        params, grads = weight_decayed(params, grads, lr, weight_decay, decoupled)
+        if decays:
+            params, grads = weight_decayed(params, grads, lr, weight_decay, decoupled)
         if lr_in_velocity:
             step = lr * grads
             v = gamma * state.v + step
