@@ -11,8 +11,8 @@ their documented update rules, not run here):
 difference                 lecture    torch.optim     optax        Keras 3       Gluon 1.x
 =========================  =========  ==============  ===========  ============  ===========
 ε in Adagrad/RMSProp root  inside     outside         inside       inside        inside
-η in the momentum buffer   inside     outside         SGD outside, inside        inside
-                                                      RMSProp in
+η in the momentum buffer   inside     outside         SGD outside, inside        inside (NAG
+                                                      RMSProp in                 outside)
 weight decay               (none)     L2 in g         (chained)    decoupled     L2 in g
 Adadelta η multiplier      none       η (1.0)         η            η (1e-3)      none
 Adagrad s₀                 0          0               0.1          0.1           0
@@ -42,7 +42,8 @@ CONVENTIONS: dict[str, dict[str, dict]] = {
               "adagrad": {"initial_accumulator": 0.1}},
     # MXNet/Gluon 1.x: momentum -lr*g inside the buffer, wd added to g, Adam's lr scaled by √(1-β2^t)/(1-β1^t)
     "gluon": {"*": {"eps_in_root": True, "lr_in_velocity": True, "decoupled": False, "lr_multiplier": False,
-                    "eps_uncorrected": True}},
+                    "eps_uncorrected": True},
+              "nesterov": {"lr_in_velocity": False}},  # MXNet's 'nag': b := γb + g; x −= η(g + γb)
 }
 DEFAULT_CONVENTION = "lecture"
 
