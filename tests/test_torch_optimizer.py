@@ -177,3 +177,25 @@ def test_negative_lr_written_into_a_group_is_refused_at_step():
     with pytest.raises(ValueError, match=r"lr must be a finite number >= 0, got -0\.5"):
         opt.step()
     torch.testing.assert_close(p.detach(), torch.zeros(3))  # nothing moved
+
+
+@pytest.mark.parametrize("name, hyper", [("adam", {"lr": 0.01, "amsgrad": True, "weight_decay": 0.1}),
+                                         ("rmsprop", {"lr": 0.01, "centered": True, "momentum": 0.9}),
+                                         ("adagrad", {"lr": 0.1, "lr_decay": 0.01}), ("nesterov", {"lr": 0.05})])
+def test_large_cpu_parameters_updated_by_slices_give_the_same_bits(name, hyper):
+    # a CPU parameter above Optimizer.chunk elements is updated slice by slice (for speed); the rules are
+    # elementwise, so the result must be bit for bit the one of the whole tensor at once
+    g = torch.Generator().manual_seed(3)
+    start = torch.randn(5, 23, generator=g, dtype=torch.float64)
+    grads = [torch.randn(5, 23, generator=g, dtype=torch.float64) for _ in range(6)]
+    results = []
+    for chunk in (7, 10_000):  # 115 elements: 17 slices (the last one short), or whole
+        p = torch.nn.Parameter(start.clone())
+        opt = otorch.make(name, [p], **hyper)
+        opt.chunk = chunk
+        for grad in grads:
+            p.grad = grad.clone()
+            opt.step()
+        assert opt._rules and next(iter(opt._rules.values()))[4] is (chunk == 7)  # the sliced path was taken
+        results.append(p.detach().clone())
+    assert torch.equal(results[0], results[1])
