@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from optimlab.optim.adam import AdamState
 from optimlab.optim.adaptive import AdadeltaState, AdagradState, RMSPropState
 from optimlab.optim.sgd import EmptyState, MomentumState, NesterovState
@@ -78,7 +80,11 @@ def checked(name: str, rule, sample_state, has_lr: bool):
             if not 0.0 <= lr < math.inf:
                 check_lr(lr)
             return rule(params, grads, state, lr=lr)
-        check_lr(lr)
+        if type(lr) is np.ndarray and lr.size == 1:  # the single-configuration training loop: one read
+            if not 0.0 <= lr.item() < math.inf:
+                check_lr(lr)
+        else:
+            check_lr(lr)
         new_params, new_state = rule(params, grads, state, lr=lr)
         if new_params.shape != shape:  # η of shape (K, 1) against params (P,) would broadcast to (K, P)
             raise ValueError(f"lr of shape {_shape(lr)} does not fit params of shape {_shape(params)}: give a "
