@@ -3,12 +3,17 @@
 The formulas are the ones in :mod:`optimlab.optim`, written once over the array API; this module only moves
 tensors in and out of them: it keeps the state in ``self.state[p]`` (so ``state_dict``/``load_state_dict`` work
 as for any torch optimizer), reads each group's hyperparameters at every step (so ``torch.optim.lr_scheduler`` and
-code that edits ``param_groups`` drive it) and writes the new parameters in place.
+code that edits ``param_groups`` drive it) and writes the new parameters in place. A large contiguous CPU
+parameter is updated in slices of ``Optimizer.chunk`` elements (bit for bit the same: every rule is elementwise),
+so that the formula's temporaries stay in cache; ``compile=True`` runs the rule through ``torch.compile`` as one
+fused kernel that writes into the old tensors.
 
 Per-configuration hyperparameters: for K models stacked along a leading axis (``torch.func.stack_module_state``),
 any hyperparameter may be a length-K list or 1-D tensor; configuration k then uses its own value, broadcast as a
 (K, 1, ..., 1) column over each parameter of shape (K, ...). torch's lr schedulers write one number into
-``group["lr"]``, so they drive scalar learning rates only.
+``group["lr"]``, so they drive scalar learning rates only (a per-configuration ``lr`` with a scheduler fails in the
+scheduler). Hyperparameters keep optimlab's names (``beta1``, ``beta2``, not ``betas``), so ``OneCycleLR`` needs
+``cycle_momentum=False``.
 """
 
 from __future__ import annotations
