@@ -196,6 +196,26 @@ def test_large_cpu_parameters_updated_by_slices_give_the_same_bits(name, hyper):
         for grad in grads:
             p.grad = grad.clone()
             opt.step()
-        assert opt._rules and next(iter(opt._rules.values()))[4] is (chunk == 7)  # the sliced path was taken
+        assert opt._sliced(p, (), uniform=True) is (chunk == 7)  # the sliced path is the one taken
         results.append(p.detach().clone())
     assert torch.equal(results[0], results[1])
+
+
+def test_parameters_of_one_shape_class_but_other_sizes_and_layouts():
+    # a small and a large weight of the same leading size, and a transposed (non-contiguous) one: the large one is
+    # sliced, the others are not, and all follow torch.optim
+    g = torch.Generator().manual_seed(4)
+    shapes = [(8, 3), (8, 50), (50, 8)]
+    ours = [torch.nn.Parameter(torch.randn(s, generator=g, dtype=torch.float64)) for s in shapes]
+    ours[2] = torch.nn.Parameter(ours[2].detach().t())  # (8, 50), non-contiguous
+    theirs = [torch.nn.Parameter(p.detach().clone()) for p in ours]
+    opt, ref = otorch.make("adam", ours, lr=0.01), torch.optim.Adam(theirs, lr=0.01)
+    opt.chunk = 100
+    for _ in range(5):
+        for a, b in zip(ours, theirs):
+            a.grad = torch.randn(a.shape, generator=g, dtype=torch.float64)
+            b.grad = a.grad.clone()
+        opt.step()
+        ref.step()
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=0)

@@ -124,22 +124,26 @@ class Optimizer(torch.optim.Optimizer):
         optim.make(self.name, self.convention, **self._validatable({k: group[k] for k in self._keys}))
 
     def _rule(self, values: dict, group_key: tuple, p: torch.Tensor):
-        """(init, update, state type, takes lr, by slices) for a group's current values (η left out: it is passed to every
+        """(init, update, in-place update, state type, takes lr) for a group's current values (η left out: it is passed to every
         update, schedulers change it each step, and checked there) and this parameter, built on first use."""
         key = (group_key, p.ndim, p.shape[:1], p.dtype, p.device)
         rule = self._rules.get(key)
         if rule is None:
             opt = optim.make(self.name, self.convention, **self._validatable(values))  # a changed group: recheck
             init, update, _ = optim.OPTIMIZERS[self.name](**{k: _column(v, p) for k, v in values.items()})
+            in_place = _in_place(update)
             if self._compile:
-                update = torch.compile(_in_place(update))
-            # by slices: a large contiguous CPU tensor, eager, with the same hyperparameters for every element
-            sliced = not self._compile and p.device.type == "cpu" and p.is_contiguous() and \
-                p.numel() > self.chunk and not any(_per_config(v) for v in values.values())
+                update = torch.compile(in_place)
             sample = init(p.new_zeros((1,) * max(p.ndim, 1)))
-            rule = self._rules[key] = (init, _in_place(update) if sliced else update, type(sample),
-                                       "lr" in opt.hyperparams, sliced)
+            rule = self._rules[key] = (init, update, in_place, type(sample), "lr" in opt.hyperparams)
         return rule
+
+    def _sliced(self, p: torch.Tensor, state, uniform: bool) -> bool:
+        """Update ``p`` by slices (see :func:`_by_chunks`): eager, a large contiguous CPU tensor and state, and the
+        same hyperparameters for every element (``uniform``: no per-configuration value)."""
+        return not self._compile and uniform and p.device.type == "cpu" and p.numel() > self.chunk and \
+            p.is_contiguous() and p.grad is not None and \
+            all(f.is_contiguous() for f in state if isinstance(f, torch.Tensor))
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -151,15 +155,16 @@ class Optimizer(torch.optim.Optimizer):
         for group in self.param_groups:
             values = {k: group[k] for k in self._keys if k != "lr"}
             group_key = tuple(_key(v) for v in values.values())
+            uniform = not any(_per_config(group[k]) for k in self._keys)
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                init, update, state_type, has_lr, sliced = self._rule(values, group_key, p)
+                init, update, in_place, state_type, has_lr = self._rule(values, group_key, p)
                 saved = self.state[p]
                 state = state_type(**{f: saved.get(f) for f in state_type._fields}) if saved else init(p)
                 lr = {"lr": self._lr(group["lr"], p)} if has_lr else {}
-                if sliced and not _per_config(group["lr"]):
-                    new_state = _by_chunks(update, p, p.grad, state, lr, self.chunk)
+                if self._sliced(p, state, uniform):
+                    new_state = _by_chunks(in_place, p, p.grad, state, lr, self.chunk)
                 else:
                     new_p, new_state = update(p, p.grad, state, **lr)
                     if new_p is not p:
