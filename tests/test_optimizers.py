@@ -165,3 +165,72 @@ def test_matches_torch_optim(name):
     # torch evaluates the same formulas in another order (e.g. Adam's step as (η/bc1)·m/(√v/√bc2 + ε)): a few ulps
     # per step, no feedback on fixed gradients, so 1e-12 relative is still an order of magnitude of headroom.
     np.testing.assert_allclose(got, p.detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+# --- update() refuses bad inputs (issue 7, item 5), as data -------------------------------------------------------
+def _step(name, params, grads, state_from=None, init_with=None, **kwargs):
+    opt = optimlab.optim.make(name)
+    other = optimlab.optim.make(state_from) if state_from else opt
+    state = other.init(np.asarray(init_with if init_with is not None else params, dtype=float))
+    return opt.update(np.asarray(params, dtype=float), np.asarray(grads, dtype=float), state, **kwargs)
+
+
+# (what, call, message regex)
+UPDATE_ERRORS = [
+    ("(P,) grads against (K, P) params", lambda: _step("sgd", np.ones((4, 3)), np.ones(3)),
+     r"grads must have the shape of params, \(4, 3\), got \(3,\)"),
+    ("(4, P) grads against (P,) params", lambda: _step("adam", np.ones(3), np.ones((4, 3))),
+     r"grads must have the shape of params, \(3,\), got \(4, 3\)"),
+    ("transposed grads", lambda: _step("momentum", np.ones((2, 3)), np.ones((3, 2))),
+     r"grads must have the shape of params, \(2, 3\), got \(3, 2\)"),
+    ("grads as a list", lambda: optimlab.optim.make("sgd").update(np.ones(2), [1.0, 2.0], ()),
+     r"grads must have the shape of params, \(2,\), got list"),
+    ("adam's state to rmsprop", lambda: _step("rmsprop", np.ones(3), np.ones(3), state_from="adam"),
+     r"state comes from adam or adamw, not from rmsprop"),
+    ("momentum's state to nesterov", lambda: _step("nesterov", np.ones(3), np.ones(3), state_from="momentum"),
+     r"state comes from momentum, not from nesterov: start it with this optimizer's init\(params\)"),
+    ("adagrad's state to adadelta", lambda: _step("adadelta", np.ones(3), np.ones(3), state_from="adagrad"),
+     r"state comes from adagrad, not from adadelta"),
+    ("a tuple as state", lambda: optimlab.optim.make("adam").update(np.ones(2), np.ones(2), (0, 1, 2)),
+     r"state is a tuple, not from adam"),
+    ("state for other params", lambda: _step("adam", np.ones((2, 3)), np.ones((2, 3)), init_with=np.ones(3)),
+     r"state was made for params of shape \(3,\), got params of shape \(2, 3\)"),
+    ("negative lr", lambda: _step("sgd", np.ones(3), np.ones(3), lr=-0.1),
+     r"lr \(this step's η\) must be a finite number >= 0, got -0\.1"),
+    ("nan lr", lambda: _step("adam", np.ones(3), np.ones(3), lr=float("nan")), r"finite number >= 0, got nan"),
+    ("inf lr", lambda: _step("momentum", np.ones(3), np.ones(3), lr=float("inf")), r"finite number >= 0, got inf"),
+    ("negative lr for one configuration", lambda: _step("sgd", np.ones((2, 3)), np.ones((2, 3)),
+                                                        lr=np.array([[0.1], [-2.0]])), r"got -2\.0"),
+    ("inf lr for one configuration", lambda: _step("adagrad", np.ones((3, 2)), np.ones((3, 2)),
+                                                   lr=np.array([[0.1], [np.inf], [0.3]])), r"got inf"),
+    ("lr of shape (K, 1) against (P,) params", lambda: _step("sgd", np.ones(3), np.ones(3),
+                                                              lr=np.array([[0.1], [0.2]])),
+     r"lr of shape \(2, 1\) does not fit params of shape \(3,\)"),
+    ("lr for lecture adadelta", lambda: _step("adadelta", np.ones(3), np.ones(3), lr=0.1),
+     r"adadelta takes no learning rate here, got lr=0\.1"),
+    ("unknown convention", lambda: optimlab.optim.make("adam", convention="jax"),
+     r"unknown convention 'jax'; choose one of: lecture, torch, optax, keras"),
+    ("flag not a bool", lambda: optimlab.optim.make("rmsprop", centered=1), r"centered must be True or False, got 1"),
+    ("flag of another optimizer", lambda: optimlab.optim.make("sgd", amsgrad=True),
+     r"sgd takes no hyperparameter 'amsgrad'; it takes: lr \(options: weight_decay, decoupled\)"),
+    ("negative initial accumulator", lambda: optimlab.optim.make("adagrad", initial_accumulator=-1),
+     r"initial_accumulator must be >= 0, got -1\.0"),
+    ("rmsprop momentum = 1", lambda: optimlab.optim.make("rmsprop", momentum=1.0),
+     r"momentum must be in \[0, 1\), got 1\.0"),
+    ("adadelta lr without multiplier", lambda: optimlab.optim.make("adadelta", lr=0.5, lr_multiplier=False,
+                                                                   convention="torch"),
+     r"adadelta takes no hyperparameter 'lr'.*lr_multiplier=True"),
+]
+
+
+@pytest.mark.parametrize("what, call, message", UPDATE_ERRORS, ids=[c[0] for c in UPDATE_ERRORS])
+def test_update_refuses_bad_input(what, call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_zero_lr_is_allowed_and_moves_nothing():
+    # a schedule may end at η = 0 (cosine annealing to 0): a step of size 0, not an error
+    x = np.array([1.0, 2.0])
+    new, _ = _step("adam", x, np.ones(2), lr=0.0)
+    np.testing.assert_array_equal(new, x)

@@ -13,6 +13,7 @@ import sys
 
 from optimlab.cli import catalog, compare, explain, lrfind, playground, reproduce, sweep, train, tune
 from optimlab.cli import map as map_command
+from optimlab.cli import translate as translate_command
 
 
 class _Parser(argparse.ArgumentParser):
@@ -47,7 +48,8 @@ def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="optimlab", description="Understand, tune and trust gradient-descent optimizers.")
     p.add_argument("--version", action=_Version)
     commands = p.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
-    for module in (train, explain, lrfind, reproduce, catalog, map_command, sweep, tune, compare, playground):
+    for module in (train, explain, lrfind, reproduce, catalog, translate_command, map_command, sweep, tune, compare,
+                   playground):
         module.register(commands)
     return p
 

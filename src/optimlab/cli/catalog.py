@@ -31,8 +31,19 @@ def show_optimizers(args, out) -> int:
             out(f"    {line}")
         for key, h in d["hyperparameters"].items():
             out(f"  {flag(key):<15} {h['symbol']:<3} default {h['default']:<8g} {h['range']:<10} {h['meaning']}")
+        show_options(d, out)  # helper optim (issue 8): the convention options
         out("")
     return 0
+
+
+def show_options(d: dict, out) -> None:
+    """Each convention option: its lecture default, its value under every named convention, and its meaning."""
+    if not d.get("options"):
+        return
+    out("  options (convention presets: " + ", ".join(next(iter(d["options"].values()))["conventions"]) + "):")
+    for key, o in d["options"].items():
+        presets = "/".join("T" if v is True else "F" if v is False else f"{v:g}" for v in o["conventions"].values())
+        out(f"  {key:<20} {presets:<14} {o['meaning']}")
 
 
 def show_schedules(args, out) -> int:
