@@ -8,7 +8,7 @@ from pathlib import Path
 
 from optimlab import problems, results, train
 from optimlab.analysis.diagnosis import explain
-from optimlab.cli import common
+from optimlab.cli import common, explain_log
 
 
 def register(commands) -> None:
@@ -20,6 +20,7 @@ def register(commands) -> None:
     common.add_run_arguments(p)
     p.add_argument("--from", dest="source", metavar="FILE", help="explain a run saved by optimlab train --save")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    explain_log.add_arguments(p)
     p.set_defaults(handler=run)
 
 
@@ -37,6 +38,8 @@ def _load(path) -> results.Run:
 
 
 def run(args, out) -> int:
+    if args.log:
+        return explain_log.run(args, out)
     if args.source:
         result = _load(args.source)
     else:
