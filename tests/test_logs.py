@@ -147,7 +147,7 @@ def test_explain_log_cli(tmp_path, capsys):
     path = tmp_path / "run.csv"
     path.write_text("step,loss,lr,sharpness\n" + "".join(f"{i},{float(v)!r},0.21,10\n" for i, v in enumerate(losses)))
     assert main(["explain", "--log", str(path)]) == 0
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())  # unwrap the paragraph
     assert "DIVERGED" in out and "η·λ_max first exceeded 2 at step 0" in out
     assert main(["explain", "--log", str(path), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
