@@ -91,7 +91,8 @@ def test_threshold_column_and_since():
     first = int(np.flatnonzero(sharp > 38)[0])
     assert d.numbers["crossed_at_step"] == first and d.numbers["above_since_step"] == first
     assert d.numbers["max_stable_lr"] == pytest.approx(38 / 50)
-    assert "sharpness/threshold first exceeded 1" in d.explanation
+    assert (f"The sharpness first exceeded its threshold at step {first} ({sharp[first]:.3g} against 38, "
+            f"×{sharp[first] / 38:.3g})") in d.explanation
 
 
 def test_read_csv_json_records_and_columns(tmp_path):

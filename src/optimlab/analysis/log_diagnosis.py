@@ -150,6 +150,8 @@ def stability(log: TrainingLog) -> dict:
     if over.size:
         out["crossed_at_step"] = float(log.step[over[0]])
         out["crossed_ratio"] = float(r[over[0]])
+        out["crossed_sharpness"] = float(log.sharpness[over[0]])
+        out["crossed_threshold"] = float(threshold[over[0]])
         stays = np.flatnonzero(r[seen] <= 1)
         last_ok = seen[stays[-1]] if stays.size else -1
         if r[seen[-1]] > 1:
@@ -164,15 +166,19 @@ def _stability_text(stab: dict, log: TrainingLog) -> str:
                 "(The log has no sharpness column, so the bound η < 2/λ_max cannot be checked; "
                 "optimlab.torch.StabilityMonitor writes one.)")
     gd = log.sharpness_threshold is None
-    name = "η·λ_max" if gd else "sharpness/threshold"
-    scale = 2.0 if gd else 1.0  # GD: η·λ_max = 2·(λ_max/(2/η))
-    limit = "2" if gd else "1"
     if "crossed_at_step" not in stab:
-        return (f"{name} stayed below {limit} throughout (at most {_g(scale * stab['edge_ratio_max'])}, at step "
-                f"{stab['edge_ratio_max_step']:g}): the sharpness did not cross its stability threshold.")
-    text = (f"{name} first exceeded {limit} at step {stab['crossed_at_step']:g} ({name} = "
-            f"{_g(scale * stab['crossed_ratio'])}) and reached {_g(scale * stab['edge_ratio_max'])} at step "
-            f"{stab['edge_ratio_max_step']:g}")
+        most = (f"η·λ_max stayed below 2 (at most {_g(2 * stab['edge_ratio_max'])}" if gd else
+                f"The sharpness stayed below its threshold (at most ×{_g(stab['edge_ratio_max'])} of it")
+        return (f"{most}, at step {stab['edge_ratio_max_step']:g}): it did not cross its stability threshold.")
+    if gd:
+        text = (f"η·λ_max first exceeded 2 at step {stab['crossed_at_step']:g} (η·λ_max = "
+                f"{_g(2 * stab['crossed_ratio'])}) and reached {_g(2 * stab['edge_ratio_max'])} at step "
+                f"{stab['edge_ratio_max_step']:g}")
+    else:
+        text = (f"The sharpness first exceeded its threshold at step {stab['crossed_at_step']:g} "
+                f"({_g(stab['crossed_sharpness'])} against {_g(stab['crossed_threshold'])}, ×"
+                f"{_g(stab['crossed_ratio'])}) and reached ×{_g(stab['edge_ratio_max'])} its threshold at step "
+                f"{stab['edge_ratio_max_step']:g}")
     if "above_since_step" in stab:
         text += f"; it has stayed above since step {stab['above_since_step']:g}"
     rule = "gradient descent is stable only while η·λ_max < 2" if gd else \
