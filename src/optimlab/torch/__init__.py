@@ -7,7 +7,9 @@ outside it does (``pip install "optimlab[torch]"``).
 - :func:`lr_find`: the learning-rate range test with a band over seeds, leaving model, optimizer and RNG untouched.
 """
 
+from optimlab.torch.lr_find import LRFind, lr_find, plot_lr_find
 from optimlab.torch.monitor import StabilityMonitor
 from optimlab.torch.sharpness import CriticalSharpness, Sharpness, critical_sharpness, sharpness
 
-__all__ = ["CriticalSharpness", "Sharpness", "StabilityMonitor", "critical_sharpness", "sharpness"]
+__all__ = ["CriticalSharpness", "LRFind", "Sharpness", "StabilityMonitor", "critical_sharpness", "lr_find",
+           "plot_lr_find", "sharpness"]

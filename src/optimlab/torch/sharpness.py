@@ -84,9 +84,13 @@ def sharpness(model, loss_fn, batches, optimizer=None, k: int = 1, tol: float = 
                 v = root * v
             pieces = _model.unflat(v, params)
             dot = sum((g * u).sum() for g, u in zip(grads, pieces))
-            hv = _model.flat(torch.autograd.grad(dot, params, retain_graph=True))
+            parts = torch.autograd.grad(dot, params, retain_graph=True, allow_unused=True)
+            hv = _model.flat([torch.zeros_like(p) if h is None else h for p, h in zip(params, parts)])
             if pre is not None:
                 hv = root * (hv + pre.decay * v)
+            if not torch.isfinite(hv).all():
+                raise ValueError("a Hessian-vector product is not finite at these parameters: no curvature to "
+                                 "measure")
             return hv.detach().to(torch.float64).cpu().numpy()
 
         values = _top_eigenvalues(matvec, n, k, tol, seed)
@@ -109,8 +113,11 @@ def _gradient_graph(model, loss_fn, batches, params, rewind):
     grads = None
     for w, (x, y) in zip(_model.weights(batches), batches):
         loss = w * loss_fn(model(x), y)
-        g = torch.autograd.grad(loss, params, create_graph=True)
-        grads = list(g) if grads is None else [a + b for a, b in zip(grads, g)]
+        if not torch.isfinite(loss.detach()).all():
+            raise ValueError(f"the loss is {float(loss.detach())} at these parameters: no curvature to measure")
+        g = torch.autograd.grad(loss, params, create_graph=True, allow_unused=True)
+        g = [torch.zeros_like(p) if gi is None else gi for p, gi in zip(params, g)]
+        grads = g if grads is None else [a + b for a, b in zip(grads, g)]
     return grads
 
 
