@@ -1,0 +1,164 @@
+"""The cost of optimlab.torch's microscope, side by side in one process, in units of the model's own gradient.
+
+    python benchmarks/bench_sharpness.py [--repeats 3]
+
+1. Sharpness (λ_max by Lanczos on double-backward Hessian-vector products) of a 100k-parameter MLP on the digits
+   data: Hessian-vector products, seconds, and both in gradient evaluations (one forward + backward on the same
+   batch), float32 and float64. The full Hessian there would take 100k products and 80 GB (float64): infeasible.
+2. The full-Hessian route where it is feasible (a 1.2k-parameter MLP): torch.autograd.functional.hessian + eigvalsh
+   against Lanczos, time and the error of λ_max.
+3. Critical sharpness: forward passes and seconds per measurement.
+4. StabilityMonitor overhead: the same training loop on a small MLP with and without the monitor (defaults: every
+   10 steps, Lanczos every 100, budget 10%), best of ``--repeats``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+from sklearn.datasets import load_digits
+from timing import best_of  # benchmarks/timing.py: run these scripts as python benchmarks/NAME.py
+
+from optimlab.torch import StabilityMonitor, critical_sharpness, sharpness
+
+
+def digits(dtype):
+    X, y = load_digits(return_X_y=True)
+    X = (X - X.mean(0)) / (X.std(0) + 1e-8)
+    return torch.tensor(X, dtype=dtype), torch.tensor(y)
+
+
+def mlp(widths, dtype, seed=0):
+    torch.manual_seed(seed)
+    layers = []
+    for a, b in zip(widths[:-1], widths[1:]):
+        layers += [torch.nn.Linear(a, b), torch.nn.Tanh()]
+    return torch.nn.Sequential(*layers[:-1]).to(dtype)
+
+
+LOSS = torch.nn.CrossEntropyLoss()
+
+
+def gradient_seconds(model, batch, repeats):
+    def once():
+        model.zero_grad()
+        LOSS(model(batch[0]), batch[1]).backward()
+    return best_of(repeats, once)
+
+
+def big(repeats):
+    print("## 1. sharpness of a 100k-parameter MLP (64-320-240-10, tanh), one batch of 512 digits")
+    print("| dtype | parameters | λ_max | HVPs | seconds | gradient evaluation | cost in gradient evaluations |")
+    print("|---|---|---|---|---|---|---|")
+    for dtype in (torch.float32, torch.float64):
+        X, y = digits(dtype)
+        batch = (X[:512], y[:512])
+        model = mlp([64, 320, 240, 10], dtype)
+        n = sum(p.numel() for p in model.parameters())
+        t_grad = gradient_seconds(model, batch, repeats)
+        results = []
+        for _ in range(repeats):
+            results.append(sharpness(model, LOSS, batch, tol=1e-4))
+        s = min(results, key=lambda r: r.seconds)
+        print(f"| {str(dtype).split('.')[-1]} | {n} | {s.lambda_max:.6g} | {s.hvps} | {s.seconds:.3f} | "
+              f"{t_grad * 1e3:.2f} ms | {s.seconds / t_grad:.0f} ({s.seconds / t_grad / s.hvps:.2f} per HVP) |")
+    print(f"\nThe full Hessian of {n} parameters: {n} HVPs (≈{n / s.hvps:.0f}× the Lanczos count) and "
+          f"{n * n * 8 / 1e9:.0f} GB in float64.")
+
+
+def small(repeats):
+    print("\n## 2. full Hessian against Lanczos where feasible (64-16-10, float64, all 1797 digits)")
+    X, y = digits(torch.float64)
+    model = mlp([64, 16, 10], torch.float64)
+    params = list(model.parameters())
+    names = [k for k, _ in model.named_parameters()]
+    n = sum(p.numel() for p in params)
+
+    def f(flat):
+        d, i = {}, 0
+        for name, p in zip(names, params):
+            d[name] = flat[i:i + p.numel()].view_as(p)
+            i += p.numel()
+        return LOSS(torch.func.functional_call(model, d, (X,)), y)
+
+    flat = torch.cat([p.detach().reshape(-1) for p in params])
+    start = time.perf_counter()
+    H = torch.autograd.functional.hessian(f, flat).numpy()
+    top = np.linalg.eigvalsh(0.5 * (H + H.T))[-1]
+    t_full = time.perf_counter() - start
+    s = min((sharpness(model, LOSS, (X, y), tol=1e-10) for _ in range(repeats)), key=lambda r: r.seconds)
+    print("| parameters | full Hessian + eigvalsh | Lanczos (tol 1e-10) | HVPs | speed-up | relative error of λ_max |")
+    print("|---|---|---|---|---|---|")
+    print(f"| {n} | {t_full:.2f} s | {s.seconds:.3f} s | {s.hvps} | {t_full / s.seconds:.0f}x | "
+          f"{abs(s.lambda_max - top) / top:.1e} |")
+
+
+def critical(repeats):
+    print("\n## 3. critical sharpness (100k-parameter MLP, float32, batch of 512)")
+    X, y = digits(torch.float32)
+    batch = (X[:512], y[:512])
+    model = mlp([64, 320, 240, 10], torch.float32)
+    t_grad = gradient_seconds(model, batch, repeats)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    c = min((critical_sharpness(model, LOSS, batch, opt) for _ in range(repeats)), key=lambda r: r.seconds)
+    print(f"2/η_c = {c.critical_sharpness:.4g} (η_c = {c.critical_lr:.4g}, η/η_c = {c.ratio:.3f}): "
+          f"{c.forward_passes} forward passes, {c.seconds * 1e3:.1f} ms = {c.seconds / t_grad:.1f} gradient "
+          f"evaluations")
+
+
+def monitor_overhead(repeats, steps=600):
+    print(f"\n## 4. StabilityMonitor overhead ({steps} steps, MLP 64-64-10, batch 64, Adam; defaults)")
+    X, y = digits(torch.float32)
+
+    def loop(monitored):
+        torch.manual_seed(0)
+        model = mlp([64, 64, 10], torch.float32)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        monitor = StabilityMonitor(model, opt, LOSS) if monitored else None
+        g = torch.Generator().manual_seed(1)
+        for _ in range(steps):
+            i = torch.randint(0, len(X), (64,), generator=g)
+            opt.zero_grad()
+            loss = LOSS(model(X[i]), y[i])
+            loss.backward()
+            if monitor:
+                monitor.step(loss, (X[i], y[i]))
+            opt.step()
+        loop.monitor = monitor
+
+    plain, watched = [], []
+    for _ in range(repeats):  # alternated, so that a change in the machine's load hits both alike
+        plain.append(best_of(1, lambda: loop(False)))
+        watched.append(best_of(1, lambda: loop(True)))
+    plain, watched = min(plain), min(watched)
+    m = loop.monitor
+    measured = sum(1 for r in m.log if r["sharpness"] == r["sharpness"])
+    crit = sum(1 for r in m.log if r["critical_lr"] == r["critical_lr"])
+    print("| loop | seconds | ratio |")
+    print("|---|---|---|")
+    print(f"| without monitor | {plain:.3f} | |")
+    print(f"| with monitor | {watched:.3f} | {watched / plain:.3f}x ({watched / plain - 1:+.1%}; the monitor's own "
+          f"estimate {m.overhead:.1%}) |")
+    print(f"({crit} critical-sharpness and {measured} Lanczos measurements; intervals at the end: every "
+          f"{m.every}, Lanczos every {m.sharpness_every})")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    # one thread: the 2-core machine is shared, and torch's second thread then mostly waits for a core, which
+    # makes every ratio noisy; one thread gives steady ratios (the absolute times are a single core's)
+    torch.set_num_threads(1)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads\n")
+    big(args.repeats)
+    small(args.repeats)
+    critical(args.repeats)
+    monitor_overhead(args.repeats)
+
+
+if __name__ == "__main__":
+    main()
