@@ -12,18 +12,19 @@ it was taken at are both there)::
         optimizer.step()
     print(monitor.explain().explanation)
 
-Every step it records the loss, the gradient norm ‖g‖ and η (nearly free: they are already there). Every ``every``
-steps it measures the critical sharpness along the optimizer's next update on the batch (a handful of forward
-passes, :func:`~optimlab.torch.sharpness.critical_sharpness`); every ``sharpness_every`` steps λ_max by Lanczos
+Every step it keeps the loss and η (a list append: turning the loss into a number would wait for the device).
+Every ``every`` steps it reads those losses, the gradient norm ‖g‖, and measures the critical sharpness along the
+optimizer's next update on the batch (a handful of forward passes,
+:func:`~optimlab.torch.sharpness.critical_sharpness`); every ``sharpness_every`` steps λ_max by Lanczos
 (preconditioned by the optimizer's live state for Adam, RMSprop, Adagrad) against its threshold (2/η, 2(1+γ)/η,
-38/η, ...). The monitor times itself: when its share of the loop's time exceeds ``budget`` (10% by default) it
-widens its intervals, so the overhead stays bounded; ``overhead`` reports it. Its measurements leave no trace:
-the optimizer's state, the parameters, the buffers and the RNG (dropout) are as they were, so a monitored run is
-bit-identical to an unmonitored one.
+38/η, ...). The monitor times itself and the loop: it widens an interval as far as needed for that measurement to
+cost at most 45% of ``budget`` (10% of the loop's time by default), so the overhead stays bounded; ``overhead``
+reports it. Its measurements leave no trace: the optimizer's state, the parameters, the buffers and the RNG
+(dropout) are as they were, so a monitored run is bit-identical to an unmonitored one.
 
 It diagnoses the run with :func:`optimlab.analysis.log_diagnosis.diagnose_log`, the same classes and criteria as
 ``optimlab explain --log``; ``status`` turns to ``"diverged"`` (non-finite loss, or ``divergence_factor`` × the first
-loss) or ``"stalled"`` (no new best loss for ``stall_window`` steps) as soon as it happens.
+loss) or ``"stalled"`` (no new best loss for ``stall_window`` steps) within ``every`` steps of it happening.
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ class StabilityMonitor:
             raise ValueError(f"tol must be in (0, 1), got {tol}")
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
         self.budget, self.divergence_factor, self.tol = budget, divergence_factor, tol
-        self.log: list[dict] = []
+        self._log: list[dict] = []
+        self._pending: list = []
+        self._steps = 0
         self.notes: list[str] = []
         self.status = "running"
         self.diverged_at: int | None = None
@@ -74,39 +77,77 @@ class StabilityMonitor:
         self._best, self._best_step = math.inf, 0
         self._guess = None
         self._loop_step = None
+        self._due_step, self._due_exit, self._own_at_due = -1, None, 0.0
         self._asked = {"every": every, "sharpness_every": sharpness_every}
 
     # -- the one call in the loop ----------------------------------------------------------------------------------
     def step(self, loss, batch=None) -> str:
-        """Record this step (call it after ``backward()``, before ``optimizer.step()``); returns ``status``."""
+        """Record this step (call it after ``backward()``, before ``optimizer.step()``); returns ``status``.
+
+        Between measurements it only keeps the detached loss tensor and η: turning a loss into a Python float
+        waits for the device, so the losses are read together, once every ``every`` steps (``status`` is as
+        fresh as that; reading ``log`` brings it up to date)."""
         enter = time.perf_counter()
         if self._start is None:
             self._start = enter
-        t = len(self.log)
-        value = float(loss.detach()) if torch.is_tensor(loss) else float(loss)
-        row = dict.fromkeys(COLUMNS, math.nan)
-        row.update(step=t, loss=value, lr=float(self.optimizer.param_groups[0]["lr"]), grad_norm=self._grad_norm())
-        measurable = math.isfinite(value) and self.loss_fn is not None and batch is not None and \
-            self.status != "diverged"
-        if self._last is not None:  # the loop's own time since the previous call: an EMA over about 10 steps
-            loop = enter - self._last
-            self._loop_step = loop if self._loop_step is None else 0.9 * self._loop_step + 0.1 * loop
-        if measurable and t >= self._next_critical:
-            began = time.perf_counter()
-            self._critical(row, batch)
-            self._keep_to_budget("every", time.perf_counter() - began)
-            self._next_critical = t + self.every
-        if measurable and t >= self._next_sharpness:
-            began = time.perf_counter()
-            done = self._sharpness(row, batch)
-            self._keep_to_budget("sharpness_every", time.perf_counter() - began)
-            self._next_sharpness = t + (self.sharpness_every if done else 1)
-        self._watch(t, value)
+        t = self._steps
+        self._steps += 1
+        self._pending.append((t, loss.detach() if torch.is_tensor(loss) else float(loss),
+                              float(self.optimizer.param_groups[0]["lr"])))
+        if t >= self._next_critical or t >= self._next_sharpness:
+            self._time_the_loop(enter, t)
+            self._flush()
+            row = self._log[-1]
+            row["grad_norm"] = self._grad_norm()
+            measurable = math.isfinite(row["loss"]) and self.loss_fn is not None and batch is not None and \
+                self.status != "diverged"
+            if measurable and t >= self._next_critical:
+                began = time.perf_counter()
+                self._critical(row, batch)
+                self._keep_to_budget("every", time.perf_counter() - began)
+                self._next_critical = t + self.every
+            if measurable and t >= self._next_sharpness:
+                began = time.perf_counter()
+                done = self._sharpness(row, batch)
+                self._keep_to_budget("sharpness_every", time.perf_counter() - began)
+                self._next_sharpness = t + (self.sharpness_every if done else 1)
+            if not measurable:  # nothing to measure here (diverged, or no batch): look again in `every` steps
+                self._next_critical = self._next_sharpness = t + self.every
+            row["monitor_seconds"] = time.perf_counter() - enter
         self._last = time.perf_counter()
-        row["monitor_seconds"] = self._last - enter
-        self._own += row["monitor_seconds"]
-        self.log.append(row)
+        self._own += self._last - enter
+        if t == self._due_step:
+            self._due_exit, self._own_at_due = self._last, self._own
         return self.status
+
+    def _time_the_loop(self, enter, t):
+        """τ, the loop's own time per step since the previous measurement (the monitor's time taken out)."""
+        if self._due_exit is not None and t > self._due_step:
+            loop = ((enter - self._due_exit) - (self._own - self._own_at_due)) / (t - self._due_step)
+            self._loop_step = loop if self._loop_step is None else 0.5 * (self._loop_step + loop)
+        self._due_step = t
+
+    def _flush(self):
+        """Read the pending losses in one transfer and append their rows."""
+        if not self._pending:
+            return
+        values = [v for _, v, _ in self._pending]
+        tensors = [v.reshape(()).to(torch.float64) for v in values if torch.is_tensor(v)]
+        read = iter(torch.stack(tensors).tolist() if tensors else [])
+        for (t, value, lr) in self._pending:
+            value = next(read) if torch.is_tensor(value) else value
+            row = dict.fromkeys(COLUMNS, math.nan)
+            row.update(step=t, loss=value, lr=lr)
+            self._watch(t, value)
+            self._log.append(row)
+        self._pending.clear()
+
+    @property
+    def log(self) -> list[dict]:
+        """One row per step: step, loss, lr, and where measured grad_norm, critical_lr, critical_sharpness,
+        sharpness, sharpness_threshold, sharpness_ratio, monitor_seconds (NaN elsewhere)."""
+        self._flush()
+        return self._log
 
     def _grad_norm(self) -> float:
         grads = [p.grad.detach() for g in self.optimizer.param_groups for p in g["params"] if p.grad is not None]
@@ -130,7 +171,7 @@ class StabilityMonitor:
         return True
 
     def _watch(self, t, value):
-        first = self.log[0]["loss"] if self.log else value
+        first = self._log[0]["loss"] if self._log else value
         if not math.isfinite(value) or (math.isfinite(first) and value > self.divergence_factor * abs(first)):
             if self.diverged_at is None:
                 self.diverged_at = t
@@ -143,19 +184,19 @@ class StabilityMonitor:
         self.status = "stalled" if t - self._best_step >= self.stall_window else "running"
 
     def _keep_to_budget(self, kind: str, cost: float) -> None:
-        """Space a measurement so that it costs at most 40% of the budget (the two kinds 80%, the per-step loss
-        and gradient norm the rest): measured every k steps it adds cost/(k·τ) to a loop step of τ seconds (τ: an
-        average of the loop's own time per step, the monitor's excluded), so k ≥ cost/(0.4·budget·τ). Never closer
+        """Space a measurement so that it costs at most 45% of the budget (the two kinds 90%, the per-step
+        bookkeeping the rest): measured every k steps it adds cost/(k·τ) to a loop step of τ seconds (τ: an
+        average of the loop's own time per step, the monitor's excluded), so k ≥ cost/(0.45·budget·τ). Never closer
         than the interval asked for; wider only as far as needed. The first measurement of each kind comes before
         its cost is known, so the bound holds over the run, not over its first steps."""
         if self._loop_step is None or self.budget is None:
             return
-        needed = math.ceil(cost / (0.4 * self.budget * self._loop_step))
+        needed = math.ceil(cost / (0.45 * self.budget * self._loop_step))
         asked = self._asked[kind]
         new = max(asked, needed)
         if new != getattr(self, kind):
             if new > asked and getattr(self, kind) == asked:
-                self.notes.append(f"step {len(self.log)}: {kind} widened from {asked} to {new} steps to keep the "
+                self.notes.append(f"step {self._steps - 1}: {kind} widened from {asked} to {new} steps to keep the "
                                   f"monitor within {self.budget:.0%} of the loop's time")
             setattr(self, kind, new)
 
