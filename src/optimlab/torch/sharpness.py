@@ -94,7 +94,6 @@ def sharpness(model, loss_fn, batches, optimizer=None, k: int = 1, tol: float = 
             return hv.detach().to(torch.float64).cpu().numpy()
 
         values = _top_eigenvalues(matvec, n, k, tol, seed)
-    del grads
     top = float(values[0])
     if pre is None:
         return Sharpness(top, values, "hessian", None, None, None, None, None, counter[0], len(batches),
