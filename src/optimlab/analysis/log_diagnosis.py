@@ -8,7 +8,8 @@ with its constants (``CONVERGED_WITHIN``, ``NOISY``, the divergence factor of :m
   (unless the sharpness shows the zig-zag regime, η·λ_max > 1 for gradient descent: then ``oscillating``).
 - ``converged``: within 10% of the optimum when ``optimal_loss`` is known; without it, levelled off: the last tenth
   of the log fell by less than 1% of the total decrease, smoothly.
-- ``noise_floor``: the late curve jitters: median |Δlog10 L| per record above ``NOISY`` and above twice its trend.
+- ``noise_floor``: the late curve jitters: median |Δlog10 L| per record above ``NOISY`` and above twice its trend
+  (the slope of a line fitted through it, per record).
 - ``oscillating``: the late curve alternates up and down in at least 90% of its records (a zig-zag, not noise,
   whose signs would alternate half of the time).
 - ``too_slow``: still falling at the end.
@@ -91,8 +92,12 @@ def _late(log, optimal_loss, numbers) -> tuple[str, str]:
     else:  # a loss at or below zero has no logarithm: changes are read as fractions of the total decrease
         values, unit = tail / max(start - float(np.min(loss)), 1e-300), "of the total decrease"
     changes = np.diff(values)
-    rough, trend = float(np.median(np.abs(changes))), float(np.mean(changes))
-    per_100 = (values[-1] - values[0]) / (step[-1] - step[-window - 1]) * 100
+    # the trend is the slope of a straight line through the tail, not its end-to-end change: a minibatch loss is
+    # noisy, and the end points alone would carry all of that noise
+    spacing = float(np.median(np.diff(step[-window - 1:])))
+    slope = float(np.polyfit(step[-window - 1:] - step[-window - 1], values, 1)[0])
+    rough, trend = float(np.median(np.abs(changes))), slope * spacing
+    per_100 = slope * 100
     signs = np.sign(changes[changes != 0])
     alternation = float(np.mean(signs[1:] != signs[:-1])) if signs.size > 2 else 0.0
     numbers.update({"late_roughness": rough, "late_trend": trend, "late_change_per_100_steps": per_100,
