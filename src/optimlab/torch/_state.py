@@ -3,18 +3,18 @@ bound c such that the next update is stable while λ_max(η P⁻¹ H) < c.
 
 The optimizer is read by duck typing on the names torch.optim uses (optimlab's drop-in optimizers use the same):
 
-============  =====================================  ====================================  ==========================
-family        recognised by                          P (per coordinate)                    c (bound on η·λ_max(P⁻¹H))
-============  =====================================  ====================================  ==========================
-SGD           group has ``momentum``, no state below  1                                     2(1+γ)/(1−τ) (τ dampening);
-                                                                                            2(1+γ)/(1+2γ) if nesterov
-Adam, AdamW   group has ``betas``; state             √(v/(1−β2^t)) + ε, v = ``exp_avg_sq``  2(1+β1)/(1−β1) (38 at 0.9)
-              ``exp_avg_sq`` (``max_exp_avg_sq``      (``max_exp_avg_sq`` under amsgrad),
-              under amsgrad), ``step``                t = ``step``
-RMSprop       state ``square_avg``                   √(s − ḡ²) + ε, s = ``square_avg``, ḡ   2(1+μ) (μ its momentum)
-                                                     = ``grad_avg`` when centered (else 0)
-Adagrad       state ``sum``                          √(``sum``) + ε; η_t = η/(1 + t·decay)   2
-============  =====================================  ====================================  ==========================
+- SGD (a group with ``momentum`` and none of the keys below): P = 1; c = 2(1+γ)/(1−τ) with dampening τ (heavy
+  ball with step η(1−τ)), 2(1+γ)/(1+2γ) with ``nesterov``.
+- Adam, AdamW (a group with ``betas``): P = √(v/(1−β2^t)) + ε, v = state ``exp_avg_sq`` (``max_exp_avg_sq`` under
+  ``amsgrad``), t = state ``step``: torch's denominator exactly; c = 2(1+β1)/(1−β1), 38 at β1 = 0.9.
+- RMSprop (a group with ``alpha``): P = √(s − ḡ²) + ε, s = state ``square_avg``, ḡ = state ``grad_avg`` when
+  ``centered`` (else 0); c = 2(1+μ) with its ``momentum`` μ.
+- Adagrad (a group with ``lr_decay``): P = √(state ``sum``) + ε (the initial accumulator is in it); the next
+  update's η is η/(1 + t·lr_decay), t = state ``step``, as torch computes it; c = 2.
+
+P carries no η: the update is θ ← θ − η P⁻¹ m (m the gradient or its momentum), so the sharpness reported is
+λ_max(P⁻¹H) against the threshold c/η. Folding η into P (P_η = P/η, θ ← θ − P_η⁻¹ m) gives the same test as
+λ_max(P_η⁻¹H) = η·λ_max(P⁻¹H) < c.
 
 Why these bounds: near a minimum the update is linear in the error e. Gradient descent preconditioned by P maps
 e ← (I − ηP⁻¹H) e, stable while η·λ_max(P⁻¹H) < 2; heavy-ball momentum γ on top gives 2(1+γ) (see
