@@ -53,7 +53,7 @@ def gradient_seconds(model, batch, repeats):
     def once():
         model.zero_grad()
         LOSS(model(batch[0]), batch[1]).backward()
-    return best_of(10 * repeats, once)  # noqa: B023
+    return best_of(10 * repeats, once)
 
 
 def hvp_over_gradient(model, batch, rounds=30) -> float:

@@ -28,6 +28,10 @@ import torch
 from optimlab.torch import _model, _state
 
 DENSE_BELOW = 8  # Lanczos needs a few dimensions to work in; below this the Hessian is built column by column
+# Lanczos vectors kept by ARPACK: its restarts cost O(n·ncv²), and at scipy's default 20 they cost more than the
+# Hessian-vector products themselves on a 100k-parameter MLP; 12 needed as few products and half the time there
+# (benchmarks/bench_sharpness.py)
+NCV = 12
 
 
 @dataclass
@@ -126,7 +130,8 @@ def _top_eigenvalues(matvec, n, k, tol, seed) -> np.ndarray:
         return np.sort(np.linalg.eigvalsh(0.5 * (dense + dense.T)))[::-1][:k]
     op = sla.LinearOperator((n, n), matvec=matvec, dtype=np.float64)
     v0 = np.random.default_rng(seed).standard_normal(n)  # a seeded start: the same answer every call
-    values = sla.eigsh(op, k=k, which="LA", tol=tol, v0=v0, return_eigenvectors=False)
+    ncv = min(n - 1, max(NCV, 2 * k + 1))
+    values = sla.eigsh(op, k=k, which="LA", tol=tol, v0=v0, ncv=ncv, return_eigenvectors=False)
     return np.sort(values)[::-1]
 
 
