@@ -1,6 +1,6 @@
 """The cost of optimlab.torch's microscope, side by side in one process, in units of the model's own gradient.
 
-    python benchmarks/bench_sharpness.py [--repeats 3]
+    python benchmarks/bench_sharpness.py [--repeats 5]
 
 1. Sharpness (λ_max by Lanczos on double-backward Hessian-vector products) of a 100k-parameter MLP on the digits
    data: Hessian-vector products, seconds, and both in gradient evaluations (one forward + backward on the same
@@ -9,7 +9,9 @@
    against Lanczos, time and the error of λ_max.
 3. Critical sharpness: forward passes and seconds per measurement.
 4. StabilityMonitor overhead: the same training loop on a small MLP with and without the monitor (defaults: every
-   10 steps, Lanczos every 100, budget 10%), best of ``--repeats``.
+   10 steps, Lanczos every 100, budget 10%), best of ``--repeats``, alternated.
+
+Times are CPU seconds of this process with one torch and one BLAS thread (see cpu()).
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
-from timing import best_of  # noqa: E402  (benchmarks/timing.py: run these scripts as python benchmarks/NAME.py)
 
 from optimlab.torch import StabilityMonitor, critical_sharpness, sharpness  # noqa: E402
 
@@ -48,6 +49,18 @@ def mlp(widths, dtype, seed=0):
 LOSS = torch.nn.CrossEntropyLoss()
 
 
+def cpu(fn):
+    """(result, CPU seconds of this process): with one torch thread and one BLAS thread, the CPU time is the work
+    itself, while the wall time on this shared machine swings by 2x with the other users' load."""
+    start = time.process_time()
+    out = fn()
+    return out, time.process_time() - start
+
+
+def best_of(repeats, fn) -> float:
+    return min(cpu(fn)[1] for _ in range(repeats))
+
+
 def gradient_seconds(model, batch, repeats):
     """Best of many: a gradient takes milliseconds, and the least disturbed one is the reference."""
     def once():
@@ -65,9 +78,8 @@ def hvp_over_gradient(model, batch, rounds=30) -> float:
     t_grad, t_hvp = [], []
     for _ in range(rounds):
         t_grad.append(gradient_seconds(model, batch, 1))
-        start = time.perf_counter()
-        torch.autograd.grad(sum((g * u).sum() for g, u in zip(grads, v)), params, retain_graph=True)
-        t_hvp.append(time.perf_counter() - start)
+        t_hvp.append(cpu(lambda: torch.autograd.grad(sum((g * u).sum() for g, u in zip(grads, v)), params,
+                                                     retain_graph=True))[1])
     return min(t_hvp) / min(t_grad)
 
 
@@ -84,12 +96,12 @@ def big(repeats):
         t_grad, results = [], []
         for _ in range(repeats):  # gradients timed right before and after each call: the same load for both
             t_grad.append(gradient_seconds(model, batch, 1))
-            results.append(sharpness(model, LOSS, batch, tol=1e-4))
+            results.append(cpu(lambda: sharpness(model, LOSS, batch, tol=1e-4)))  # noqa: B023
             t_grad.append(gradient_seconds(model, batch, 1))
-        s, g = min(results, key=lambda r: r.seconds), min(t_grad)
+        (s, seconds), g = min(results, key=lambda r: r[1]), min(t_grad)
         ratio = hvp_over_gradient(model, batch)
-        print(f"| {str(dtype).split('.')[-1]} | {n} | {s.lambda_max:.6g} | {s.hvps} | {s.seconds:.3f} | "
-              f"{g * 1e3:.2f} ms | {s.seconds / g:.0f} | {ratio:.2f} |")
+        print(f"| {str(dtype).split('.')[-1]} | {n} | {s.lambda_max:.6g} | {s.hvps} | {seconds:.3f} | "
+              f"{g * 1e3:.2f} ms | {seconds / g:.0f} | {ratio:.2f} |")
     print(f"\nThe full Hessian of {n} parameters: {n} HVPs (≈{n / s.hvps:.0f}× the Lanczos count) and "
           f"{n * n * 8 / 1e9:.0f} GB in float64.")
 
@@ -110,14 +122,14 @@ def small(repeats):
         return LOSS(torch.func.functional_call(model, d, (X,)), y)
 
     flat = torch.cat([p.detach().reshape(-1) for p in params])
-    start = time.perf_counter()
-    H = torch.autograd.functional.hessian(f, flat).numpy()
-    top = np.linalg.eigvalsh(0.5 * (H + H.T))[-1]
-    t_full = time.perf_counter() - start
-    s = min((sharpness(model, LOSS, (X, y), tol=1e-10) for _ in range(repeats)), key=lambda r: r.seconds)
+    H, t_hessian = cpu(lambda: torch.autograd.functional.hessian(f, flat).numpy())
+    top, t_eig = cpu(lambda: np.linalg.eigvalsh(0.5 * (H + H.T))[-1])
+    t_full = t_hessian + t_eig
+    s, t_lanczos = min((cpu(lambda: sharpness(model, LOSS, (X, y), tol=1e-10)) for _ in range(repeats)),
+                       key=lambda r: r[1])
     print("| parameters | full Hessian + eigvalsh | Lanczos (tol 1e-10) | HVPs | speed-up | relative error of λ_max |")
     print("|---|---|---|---|---|---|")
-    print(f"| {n} | {t_full:.2f} s | {s.seconds:.3f} s | {s.hvps} | {t_full / s.seconds:.0f}x | "
+    print(f"| {n} | {t_full:.2f} s | {t_lanczos:.3f} s | {s.hvps} | {t_full / t_lanczos:.0f}x | "
           f"{abs(s.lambda_max - top) / top:.1e} |")
 
 
@@ -128,13 +140,13 @@ def critical(repeats):
     model = mlp([64, 320, 240, 10], torch.float32)
     t_grad = gradient_seconds(model, batch, repeats)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    c = min((critical_sharpness(model, LOSS, batch, opt) for _ in range(repeats)), key=lambda r: r.seconds)
+    c, t = min((cpu(lambda: critical_sharpness(model, LOSS, batch, opt)) for _ in range(repeats)),
+               key=lambda r: r[1])
     print(f"2/η_c = {c.critical_sharpness:.4g} (η_c = {c.critical_lr:.4g}, η/η_c = {c.ratio:.3f}): "
-          f"{c.forward_passes} forward passes, {c.seconds * 1e3:.1f} ms = {c.seconds / t_grad:.1f} gradient "
-          f"evaluations")
+          f"{c.forward_passes} forward passes, {t * 1e3:.1f} ms = {t / t_grad:.1f} gradient evaluations")
 
 
-def monitor_overhead(repeats, steps=1000):
+def monitor_overhead(repeats, steps=3000):
     print(f"\n## 4. StabilityMonitor overhead ({steps} steps, MLP 64-64-10 (4.8k parameters), batch 64, Adam)")
     X, y = digits(torch.float32)
 
@@ -160,11 +172,10 @@ def monitor_overhead(repeats, steps=1000):
     monitors = {}
     for _ in range(repeats):  # alternated, so that a change in the machine's load hits all alike
         for name, kwargs in settings.items():
-            start = time.perf_counter()
-            monitors[name] = loop(kwargs)
-            times[name].append(time.perf_counter() - start)
+            monitors[name], seconds = cpu(lambda: loop(kwargs))  # noqa: B023
+            times[name].append(seconds)
     plain = min(times["without monitor"])
-    print("| loop | seconds | ratio | measurements (critical, Lanczos) | the monitor's own estimate |")
+    print("| loop | CPU seconds | ratio | measurements (critical, Lanczos) | the monitor's own estimate (wall) |")
     print("|---|---|---|---|---|")
     for name, m in monitors.items():
         best = min(times[name])
@@ -179,12 +190,12 @@ def monitor_overhead(repeats, steps=1000):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     # one thread: the 2-core machine is shared, and torch's second thread then mostly waits for a core, which
     # makes every ratio noisy; one thread gives steady ratios (the absolute times are a single core's)
     torch.set_num_threads(1)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads\n")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread; times are CPU seconds of this process\n")
     big(args.repeats)
     small(args.repeats)
     critical(args.repeats)
