@@ -18,7 +18,7 @@ optimizer's next update on the batch (a handful of forward passes,
 :func:`~optimlab.torch.sharpness.critical_sharpness`); every ``sharpness_every`` steps λ_max by Lanczos
 (preconditioned by the optimizer's live state for Adam, RMSprop, Adagrad) against its threshold (2/η, 2(1+γ)/η,
 38/η, ...). The monitor times itself and the loop: it widens an interval as far as needed for that measurement to
-cost at most 45% of ``budget`` (10% of the loop's time by default), so the overhead stays bounded; ``overhead``
+cost at most 40% of ``budget`` (10% of the loop's time by default), so the overhead stays bounded; ``overhead``
 reports it. Its measurements leave no trace: the optimizer's state, the parameters, the buffers and the RNG
 (dropout) are as they were, so a monitored run is bit-identical to an unmonitored one.
 
@@ -184,14 +184,14 @@ class StabilityMonitor:
         self.status = "stalled" if t - self._best_step >= self.stall_window else "running"
 
     def _keep_to_budget(self, kind: str, cost: float) -> None:
-        """Space a measurement so that it costs at most 45% of the budget (the two kinds 90%, the per-step
-        bookkeeping the rest): measured every k steps it adds cost/(k·τ) to a loop step of τ seconds (τ: an
-        average of the loop's own time per step, the monitor's excluded), so k ≥ cost/(0.45·budget·τ). Never closer
+        """Space a measurement so that it costs at most 40% of the budget (the two kinds 80%; the rest is for the
+        per-step bookkeeping and the first measurements, made before their cost is known): measured every k steps it adds cost/(k·τ) to a loop step of τ seconds (τ: an
+        average of the loop's own time per step, the monitor's excluded), so k ≥ cost/(0.4·budget·τ). Never closer
         than the interval asked for; wider only as far as needed. The first measurement of each kind comes before
         its cost is known, so the bound holds over the run, not over its first steps."""
         if self._loop_step is None or self.budget is None:
             return
-        needed = math.ceil(cost / (0.45 * self.budget * self._loop_step))
+        needed = math.ceil(cost / (0.4 * self.budget * self._loop_step))
         asked = self._asked[kind]
         new = max(asked, needed)
         if new != getattr(self, kind):

@@ -156,7 +156,9 @@ def critical_sharpness(model, loss_fn, batches, optimizer=None, rtol: float = 1e
     """2/η_c along d: d = −Δθ/η of the optimizer's next update (a dry run of ``optimizer.step()`` on the gradient of
     ``batches``, then the parameters and optimizer state restored), or d = g without an optimizer. η_c is bracketed by
     halving or doubling from ``guess`` (default: the optimizer's η, else 1), then bisected to relative width
-    ``rtol``. The loss is evaluated in the model's mode with the RNG rewound, so dropout is the same in every pass."""
+    ``rtol``. The loss is evaluated in the model's mode with the RNG rewound, so dropout is the same in every pass.
+    Step hooks registered on the optimizer (``register_step_post_hook``) fire during the dry run: keep hooks with
+    side effects (an EMA of the weights) out of a monitored optimizer, or measure without ``optimizer``."""
     if not 0 < rtol < 1:
         raise ValueError(f"rtol must be in (0, 1), got {rtol}")
     batches = _model.as_batches(batches)
