@@ -245,3 +245,34 @@ def test_critical_sharpness_bad_rtol():
     model, batches = mlp(), data()
     with pytest.raises(ValueError, match=r"rtol must be in \(0, 1\), got 2"):
         critical_sharpness(model, LOSS, batches, rtol=2)
+
+
+import optimlab.torch as ot  # noqa: E402
+
+DROPIN = [  # optimlab's name and hyperparameters under convention="torch", and the torch.optim twin
+    ("adam", dict(lr=0.01), torch.optim.Adam, dict(lr=0.01)),
+    ("adam", dict(lr=0.01, amsgrad=True, weight_decay=0.1), torch.optim.Adam,
+     dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
+    ("adamw", dict(lr=0.01), torch.optim.AdamW, dict(lr=0.01)),
+    ("rmsprop", dict(lr=0.01, gamma=0.99, momentum=0.5, centered=True), torch.optim.RMSprop,
+     dict(lr=0.01, momentum=0.5, centered=True)),
+    ("adagrad", dict(lr=0.1, lr_decay=0.5, eps=1e-10), torch.optim.Adagrad, dict(lr=0.1, lr_decay=0.5)),
+    ("momentum", dict(lr=0.1, momentum=0.9), torch.optim.SGD, dict(lr=0.1, momentum=0.9)),
+]
+
+
+@pytest.mark.skipif(not hasattr(ot, "make"), reason="optimlab.torch.make (branch optim) not merged yet")
+@pytest.mark.parametrize("name,kwargs,cls,torch_kwargs", DROPIN, ids=[f"{c[0]}{i}" for i, c in enumerate(DROPIN)])
+def test_dropin_optimizers_read_like_their_torch_twins(name, kwargs, cls, torch_kwargs):
+    """optimlab's drop-ins follow torch.optim step for step under convention="torch", so after the same steps the
+    preconditioned sharpness read through their own step_size equals the one read from torch's state names."""
+    out = []
+    for build in (lambda m: ot.make(name, m.parameters(), convention="torch", **kwargs),
+                  lambda m: cls(m.parameters(), **torch_kwargs)):
+        model, batches = mlp(), data()
+        opt = build(model)
+        train_steps(model, opt, batches)
+        out.append(sharpness(model, LOSS, batches, optimizer=opt, tol=1e-10))
+    mine, twin = out
+    assert mine.lambda_max == pytest.approx(twin.lambda_max, rel=1e-9)
+    assert (mine.threshold, mine.lr, mine.kind) == pytest.approx((twin.threshold, twin.lr, twin.kind))

@@ -1,7 +1,8 @@
 """What a live torch optimizer says about stability: its step size η, its per-coordinate preconditioner P and the
 bound c such that the next update is stable while λ_max(η P⁻¹ H) < c.
 
-The optimizer is read by duck typing on the names torch.optim uses (optimlab's drop-in optimizers use the same):
+The optimizer is read by duck typing on the names torch.optim uses (optimlab's drop-in optimizers,
+``optimlab.torch.make``, are read through their own rules' ``step_size`` instead: :mod:`optimlab.torch._dropin`):
 
 - SGD (a group with ``momentum`` and none of the keys below): P = 1; c = 2(1+γ)/(1−τ) with dampening τ (heavy
   ball with step η(1−τ)), 2(1+γ)/(1+2γ) with ``nesterov``.
@@ -36,6 +37,7 @@ from dataclasses import dataclass
 import torch
 
 from optimlab.analysis import bounds
+from optimlab.torch import _dropin
 
 
 @dataclass
@@ -51,22 +53,32 @@ class Preconditioner:
 
 def read(optimizer: torch.optim.Optimizer) -> Preconditioner:
     params, scales, decays, lrs, cs, families = [], [], [], set(), set(), set()
+    dropin = _dropin.is_dropin(optimizer)
     for group in optimizer.param_groups:
-        family, lr, c = _family(optimizer, group)
+        if dropin:  # optimlab.torch.make: its own formulas give η/P (see _dropin)
+            family, c = _dropin.family_and_bound(optimizer, group)
+            lr = float(group.get("lr", 1.0))
+        else:
+            family, lr, c = _family(optimizer, group)
         families.add(family)
         for p in group["params"]:
             if not p.requires_grad:
                 continue
-            precond = _diagonal(optimizer, family, group, p)
-            if family == "adagrad":
-                step = float(optimizer.state[p]["step"])
-                lr_p = lr / (1 + step * group["lr_decay"])  # the next update's η, as torch computes it
-            else:
+            if dropin:
+                step = _dropin.step_over_p(optimizer, group, p)
                 lr_p = lr
+                if family == "adagrad" and group.get("lr_decay"):  # the next update's η, as in step_over_p
+                    lr_p = lr / (1 + float(optimizer.state[p]["t"]) * group["lr_decay"])
+            else:
+                precond = _diagonal(optimizer, family, group, p)
+                lr_p = lr
+                if family == "adagrad":  # the next update's η, as torch computes it
+                    lr_p = lr / (1 + float(optimizer.state[p]["step"]) * group["lr_decay"])
+                step = lr_p / precond
             lrs.add(lr_p)
             cs.add(c)
             params.append(p)
-            scales.append((lr_p / c / precond).reshape(-1).detach())
+            scales.append((step / c).reshape(-1).detach())
             wd = 0.0 if _decoupled(optimizer, group) else float(group.get("weight_decay", 0.0))
             decays.append(torch.full((p.numel(),), wd, dtype=p.dtype, device=p.device))
     if not params:
@@ -100,7 +112,8 @@ def _family(optimizer, group) -> tuple[str, float, float]:
 
 
 def _decoupled(optimizer, group) -> bool:
-    return bool(group.get("decoupled_weight_decay", False)) or isinstance(optimizer, torch.optim.AdamW)
+    return bool(group.get("decoupled_weight_decay", False) or group.get("decoupled", False)) or \
+        isinstance(optimizer, torch.optim.AdamW) or getattr(optimizer, "name", None) == "adamw"
 
 
 def _diagonal(optimizer, family, group, p) -> torch.Tensor:

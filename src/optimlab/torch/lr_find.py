@@ -123,10 +123,22 @@ class _rng_kept:
         return self.fork.__exit__(*exc)
 
 
+def _copies(model, optimizer):
+    """Deep copies of both, made together so that the copy's optimizer holds the copy's parameters and state.
+    torch.optim.Optimizer pickles (and so deep-copies) only its defaults, state and param_groups: attributes a
+    subclass adds (an optimlab drop-in's rule name and convention) are carried over by reference, read-only; never
+    a callable, which may be bound to the original (an lr scheduler wraps ``optimizer.step`` on the instance)."""
+    m, opt = copy.deepcopy((model, optimizer))
+    for key, value in vars(optimizer).items():
+        if not callable(value):
+            vars(opt).setdefault(key, value)
+    return m, opt
+
+
 def _one(model, optimizer, loss_fn, loader, lrs, seed, notes):
     """One classic run on copies; returns (losses, why it stopped)."""
     torch.manual_seed(seed)
-    m, opt = copy.deepcopy((model, optimizer))  # together: the copy's optimizer holds the copy's parameters
+    m, opt = _copies(model, optimizer)
     m.train()
     ratios = [g["lr"] / optimizer.param_groups[0]["lr"] if optimizer.param_groups[0]["lr"] else 1.0
               for g in optimizer.param_groups]  # groups keep their η relative to the first
@@ -202,7 +214,7 @@ def _read(raw, lrs, notes):
 
 def _bound(model, optimizer, loss_fn, loader, notes):
     """λ_max at the start on the first batch, and the largest stable η for the optimizer's family."""
-    m, opt = copy.deepcopy((model, optimizer))
+    m, opt = _copies(model, optimizer)
     batch = next(iter(loader), None)
     if batch is None:
         return None, None

@@ -185,10 +185,10 @@ class StabilityMonitor:
 
     def _keep_to_budget(self, kind: str, cost: float) -> None:
         """Space a measurement so that it costs at most 40% of the budget (the two kinds 80%; the rest is for the
-        per-step bookkeeping and the first measurements, made before their cost is known): measured every k steps it adds cost/(k·τ) to a loop step of τ seconds (τ: an
-        average of the loop's own time per step, the monitor's excluded), so k ≥ cost/(0.4·budget·τ). Never closer
-        than the interval asked for; wider only as far as needed. The first measurement of each kind comes before
-        its cost is known, so the bound holds over the run, not over its first steps."""
+        per-step bookkeeping and the first measurements, made before their cost is known): measured every k steps
+        it adds cost/(k·τ) to a loop step of τ seconds (τ: an average of the loop's own time per step, the
+        monitor's excluded), so k ≥ cost/(0.4·budget·τ). Never closer than the interval asked for; wider only as
+        far as needed. The bound holds over the run, not over its first steps."""
         if self._loop_step is None or self.budget is None:
             return
         needed = math.ceil(cost / (0.4 * self.budget * self._loop_step))
