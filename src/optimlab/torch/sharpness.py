@@ -62,7 +62,9 @@ def sharpness(model, loss_fn, batches, optimizer=None, k: int = 1, tol: float = 
     """λ_max of the Hessian of L(θ) = Σ_b (n_b/N)·loss_fn(model(x_b), y_b) over ``batches`` (one ``(x, y)`` or an
     iterable of them, averaged as one loss weighted by batch size), or with ``optimizer`` the preconditioned
     λ_max(P⁻¹H) read from its live state, with the threshold of its next update. ``k`` top eigenvalues are found to
-    relative accuracy ``tol``; the Lanczos start vector is drawn from ``seed`` (no global RNG is touched)."""
+    relative accuracy ``tol``; the Lanczos start vector is drawn from ``seed`` (no global RNG is touched). Give a few
+    batches, not a whole loader: each batch's gradient graph is kept for the products (memory ≈ one training step
+    per batch). Costs ``hvps`` products of about 2 gradient evaluations each (benchmarks/bench_sharpness.py)."""
     if not isinstance(k, int) or k < 1:
         raise ValueError(f"k must be an integer >= 1, got {k!r}")
     if not tol > 0:
