@@ -70,6 +70,7 @@ def test_gd_above_two_over_lambda_max_diverges_and_is_explained():
     assert d.diagnosis == "diverged"
     assert d.numbers["crossed_at_step"] == 0 and d.numbers["max_stable_lr"] == pytest.approx(2 / lam, rel=1e-9)
     assert f"lower η below {2 / lam:.3g}" in d.explanation
+    assert "its threshold is c/η with c = 2: 2 for gradient descent" in d.explanation
     # the critical step along −g at the start: η_c = 2gᵀg/gᵀHg, bracketed to 5%
     X, y, A, _ = least_squares()
     g = 2 * A.T @ (A @ w0 - y.numpy().ravel()) / len(y)

@@ -42,6 +42,9 @@ from optimlab.train import DIVERGENCE_FACTOR
 COLUMNS = ("step", "loss", "lr", "grad_norm", "critical_lr", "critical_sharpness", "sharpness",
            "sharpness_threshold", "sharpness_ratio", "monitor_seconds")
 STALL_REL = 1e-3  # a new best loss must beat the old one by 0.1% to count as progress
+RULES = {"sgd": "2 for gradient descent, 2(1+γ) with heavy-ball momentum γ, 2(1+γ)/(1+2γ) with Nesterov",
+         "adam": "2(1+β1)/(1−β1) for Adam, 38 at β1 = 0.9", "rmsprop": "2(1+μ) for RMSprop with momentum μ",
+         "adagrad": "2 for Adagrad", "adadelta": "2 for Adadelta"}
 
 
 def _positive_int(name, value):
@@ -77,6 +80,7 @@ class StabilityMonitor:
         self._best, self._best_step = math.inf, 0
         self._guess = None
         self._loop_step = None
+        self._rule = None  # (family, c, kind) of the last Lanczos measurement, to name the threshold
         self._due_step, self._due_exit, self._own_at_due = -1, None, 0.0
         self._asked = {"every": every, "sharpness_every": sharpness_every}
 
@@ -168,6 +172,7 @@ class StabilityMonitor:
                 self.notes.append(str(e))
             return False
         row.update(sharpness=s.lambda_max, sharpness_threshold=s.threshold, sharpness_ratio=s.ratio)
+        self._rule = (s.optimizer, s.bound, s.kind)
         return True
 
     def _watch(self, t, value):
@@ -227,6 +232,10 @@ class StabilityMonitor:
             d.explanation += (f" From step {row['step']} the step η = {row['lr']:.3g} exceeded the critical step "
                               f"η_c = {row['critical_lr']:.3g} along the update (critical sharpness 2/η_c = "
                               f"{row['critical_sharpness']:.3g} > 2/η): that update raised the loss on its batch.")
+        if self._rule and self._rule[1]:
+            family, c, kind = self._rule
+            what = "λ_max(P⁻¹H), P the optimizer's √ŝ + ε per coordinate" if kind == "preconditioned" else "λ_max"
+            d.explanation += f" (Sharpness here is {what}; its threshold is c/η with c = {c:.3g}: {RULES[family]}.)"
         if self.status == "stalled":
             d.explanation += (f" No new best loss for {len(self.log) - 1 - self._best_step} steps "
                               f"(best {self._best:.4g} at step {self._best_step}).")
