@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 from optimlab import problems, results, train
-from optimlab.cli import common
+from optimlab.cli import common, explain_log
 from optimlab.text import number
 
 
@@ -21,6 +21,7 @@ def register(commands) -> None:
     p.add_argument("--from", dest="source", metavar="FILE", help="explain a run saved by optimlab train --save")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     common.add_quiet(p)
+    explain_log.add_arguments(p)
     p.set_defaults(handler=run)
 
 
@@ -41,6 +42,8 @@ def _load(path) -> results.Run:
 
 
 def run(args, out) -> int:
+    if args.log:
+        return explain_log.run(args, out)
     if args.source:
         extra = common.given_run_options(args)
         if extra:
