@@ -22,10 +22,8 @@ from optimlab.analysis.logs import read_log
 
 def make_adam(params, lr):
     """optimlab's drop-in Adam under torch's conventions."""
-    try:
-        from optimlab.torch import make
-    except ImportError:  # FALLBACK until branch `optim` (optimlab.torch.make) is merged: remove this branch then
-        return torch.optim.Adam(params, lr=lr)
+    from optimlab.torch import make
+
     return make("adam", params, convention="torch", lr=lr)
 
 

@@ -112,8 +112,9 @@ def _restricted(opt: Optimizer, rows) -> Optimizer:
     same formulas (rebuilt through the registry, so nothing is written twice)."""
     if not opt.num_configs or len(rows) == 0:  # nothing left to run: the optimizer is not called again
         return opt
-    return optim.make(opt.name, **{key: v[rows] if isinstance(v, np.ndarray) else v
-                                   for key, v in opt.hyperparams.items()})
+    settings = {**opt.options, **opt.hyperparams}  # the resolved convention options too, so nothing changes
+    return optim.make(opt.name, opt.convention, **{key: v[rows] if isinstance(v, np.ndarray) else v
+                                                   for key, v in settings.items()})
 
 
 def train(problem: Problem, opt: Optimizer, *, batch_size: int | None = None, epochs: int = 5,

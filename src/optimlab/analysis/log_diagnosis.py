@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from optimlab.analysis.diagnosis import CONVERGED_WITHIN, NOISY
+from optimlab.analysis.criteria import CONVERGED_WITHIN, NOISY
 from optimlab.analysis.logs import TrainingLog
 from optimlab.results import jsonable
 from optimlab.train import DIVERGENCE_FACTOR
