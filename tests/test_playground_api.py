@@ -198,7 +198,7 @@ BAD_REQUESTS = [
     ("train", {"optimizer": "momentum", "hyperparameters": {"momentum": 1.5}}, 400,
      "momentum must be in [0, 1), got 1.5", "train --optimizer momentum --momentum 1.5"),
     ("train", {"optimizer": "sgd", "hyperparameters": {"momentum": 0.9}}, 400,
-     "sgd takes no hyperparameter 'momentum'; it takes: lr", "train --momentum 0.9"),
+     "sgd takes no hyperparameter 'momentum'; it takes: lr (options: weight_decay, decoupled)", "train --momentum 0.9"),
     ("train", {"optimizer": "lbfgs"}, 400,
      "unknown optimizer 'lbfgs'; choose one of: sgd, momentum, adagrad, rmsprop, adam, adadelta, nesterov, adamw",
      None),
@@ -212,7 +212,7 @@ BAD_REQUESTS = [
     ("train", [1, 2], 400, "the request must be a JSON object, got list", None),
     ("view", {"problem": "moon", "runs": [{"optimizer": "sgd"}]}, 400,
      "unknown problem 'moon'; choose one of: quadratic-2d, quadratic, rosenbrock, linear-regression, quadratic-1d, "
-     "quartic", None),
+     "quartic, logistic-regression, softmax-regression, mlp", None),
     ("view", {"problem": "quartic", "runs": [{"optimizer": "sgd"}]}, 400,
      "the view draws a plane of parameters; quartic has 1 (its picture is /api/taylor)", None),
     ("view", {"runs": [{"optimizer": "sgd"}] * 9}, 400, "runs holds 9 optimizers; the playground shows at most 8",

@@ -12,6 +12,7 @@ from optimlab import checks, optim
 from optimlab.maps import theory as theory_module
 from optimlab.maps.axes import Axis, as_axis, check
 from optimlab.problems import Problem
+from optimlab.loop import default_batch_size
 from optimlab.train import DIVERGENCE_FACTOR, train
 
 DEFAULT_CHUNK = 4096  # configurations per train() call: big enough to amortise Python, small enough for memory
@@ -118,7 +119,7 @@ def _groups(x: Axis, y: Axis):
         yield overrides, rows[select], cols[select]
 
 
-def stability_map(problem: Problem, optimizer: str, x, y, *, batch_size: int = 10, epochs: int = 5,
+def stability_map(problem: Problem, optimizer: str, x, y, *, batch_size: int | None = None, epochs: int = 5,
                   seed: int = 1, init=None, init_scale: float = 1.0, schedule=None, chunk: int = DEFAULT_CHUNK,
                   theory: bool = True, progress=None, **hyperparams) -> StabilityMap:
     """Train every cell of the grid ``x`` × ``y`` and return a :class:`StabilityMap`.
@@ -128,7 +129,7 @@ def stability_map(problem: Problem, optimizer: str, x, y, *, batch_size: int = 1
         x, y: axes, each ``(name, values)`` or ``"NAME=LOW:HIGH[:log]:N"``; a name is one of the optimizer's
             hyperparameters, ``batch_size`` or ``seed``.
         batch_size, epochs, seed, init, init_scale, schedule: as :func:`optimlab.train` (an axis overrides its
-            setting). Every cell of one seed starts from the same parameters.
+            setting; the batch size defaults to train's, min(10, n)). Every cell of one seed starts from the same parameters.
         chunk: configurations per ``train`` call. Hyperparameter cells go in chunks; a batch-size or seed axis
             costs one call per value (they change the loop, not the arithmetic).
         theory: compute the bounds drawn on the map (curvature at the optimum, or at the start).
@@ -148,6 +149,8 @@ def stability_map(problem: Problem, optimizer: str, x, y, *, batch_size: int = 1
             raise ValueError(f"{name} must be a single number on a map (the axes hold the lists), got {value!r}")
     chunk = checks.check_int("chunk", chunk, minimum=1)
     optim.make(optimizer, **hyperparams)  # fixed values: ranges checked before any work
+    if batch_size is None:  # train's default: the lecture's 10, or n on a smaller problem
+        batch_size = default_batch_size(problem.n_examples)
     loop = {"batch_size": batch_size, "seed": seed}
     checks.check_int("batch_size", batch_size, minimum=1, maximum=problem.n_examples)
     checks.check_int("epochs", epochs, minimum=1)

@@ -29,7 +29,7 @@ DEFAULT_OPTIMIZER = "sgd"
 
 
 def _factory(name: str):
-    if name not in OPTIMIZERS:
+    if not isinstance(name, str) or name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
     return OPTIMIZERS[name]
 

@@ -1,25 +1,23 @@
 """Stability maps for the playground: the gap left over a grid of η × γ or η × batch size, and the theory boundary.
 
-:func:`stability_map` has the signature of ``optimlab.maps.stability_map`` (helper ``problems``, issue 9): once
-that room is merged, the endpoint can call it instead; until then the grid is computed here with one vectorized
-``optimlab.train`` call over all (η, γ) cells (one call per batch size on an η × batch-size map, since the batch
-size is a loop setting, not a hyperparameter).
+The grid is computed by :func:`optimlab.maps.stability_map` (issue 9's room: hyperparameter cells in vectorized
+chunks, one ``train`` call per batch size); this module only shapes it for the page and draws the boundary from
+:mod:`optimlab.analysis.bounds` and :mod:`optimlab.analysis.stability`.
 """
 
 from __future__ import annotations
 
 import functools
-import time
 
 import numpy as np
 
 from optimlab import checks, optim
+from optimlab import maps as maps_room
 from optimlab.analysis import bounds, stability
 from optimlab.analysis.curvature import curvature
 from optimlab.playground import requests
-from optimlab.train import train
 
-LOOP = ("batch_size", "epochs", "period", "seed", "init", "schedule", "init_scale")
+LOOP = ("batch_size", "epochs", "seed", "init", "schedule", "init_scale")
 
 
 def axis(which: str, spec) -> tuple[str, np.ndarray]:
@@ -36,37 +34,27 @@ def axis(which: str, spec) -> tuple[str, np.ndarray]:
 
 
 def stability_map(problem, optimizer: str, x: tuple[str, np.ndarray], y: tuple[str, np.ndarray], **fixed) -> dict:
-    """Train ``optimizer`` on ``problem`` at every (x, y) cell; ``fixed`` holds the other hyperparameters and
-    train()'s keywords. Returns the axes and, per cell (rows y, columns x), the gap left
-    (f_final − f*)/(f_0 − f*) (NaN where the run diverged), the final loss and the divergence mask."""
+    """Train ``optimizer`` on ``problem`` at every (x, y) cell through :func:`optimlab.maps.stability_map`;
+    ``fixed`` holds the other hyperparameters and train()'s keywords. Returns the axes and, per cell (rows y,
+    columns x), the gap left (f_final − f*)/(f_0 − f*) (NaN where the run diverged), the final loss and the
+    divergence mask."""
     (xn, xv), (yn, yv) = x, y
     if xn == yn:
         raise ValueError(f"the two axes must differ, got {xn} twice")
     if xv.size * yv.size > requests.MAX_CONFIGS:
         raise ValueError(f"{xv.size}×{yv.size} = {xv.size * yv.size} cells asked; a map has at most "
                          f"{requests.MAX_CONFIGS}")
-    loop = {k: fixed.pop(k) for k in LOOP if k in fixed}
-    start = time.perf_counter()
-    if "batch_size" in (xn, yn):
-        if xn == "batch_size":
-            raise ValueError("put batch_size on the y axis")
-        loop.pop("batch_size", None)
-        rows = [train(problem, requests.optimizer(optimizer, {**fixed, xn: xv.tolist()}), batch_size=b, **loop)
-                for b in yv]
-        final = np.array([r.final_losses for r in rows])
-        first = np.array([r.curves[:, 0] for r in rows])
-        div = np.array([r.diverged_mask for r in rows])
-    else:
-        cells = optim.grid(**{yn: yv, xn: xv})  # rows of y, columns of x: row-major over (y, x)
-        run = train(problem, requests.optimizer(optimizer, {**fixed, **{k: v.tolist() for k, v in cells.items()}}),
-                    **loop)
-        shape = (yv.size, xv.size)
-        final, first, div = (a.reshape(shape) for a in (run.final_losses, run.curves[:, 0], run.diverged_mask))
+    if xn == "batch_size":
+        raise ValueError("put batch_size on the y axis")
+    loop = {k: fixed.pop(k) for k in LOOP if fixed.get(k) is not None}
+    fixed.pop("period", None)  # a map records once per epoch: it needs only the final loss
+    hyper = {k: v for k, v in fixed.items() if v is not None}
+    m = maps_room.stability_map(problem, optimizer, x=(xn, xv), y=(yn, yv), theory=False, **loop, **hyper)
     floor = problem.optimal_loss or 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        gap = np.where(div, np.nan, (final - floor) / (first - floor))
+        gap = np.where(m.diverged, np.nan, (m.final_loss - floor) / (m.start_loss - floor))
     return {"optimizer": optimizer, "x": {"name": xn, "values": xv}, "y": {"name": yn, "values": yv},
-            "gap": gap, "final_loss": final, "diverged": div, "seconds": time.perf_counter() - start}
+            "gap": gap, "final_loss": m.final_loss, "diverged": m.diverged, "seconds": m.seconds}
 
 
 @functools.lru_cache(maxsize=1024)

@@ -14,6 +14,7 @@ import inspect
 import numpy as np
 
 from optimlab import checks, optim, problems, schedules
+from optimlab.loop import default_batch_size
 from optimlab.train import train
 
 # train()'s keyword defaults, read from its signature: a request that omits a setting gets exactly what the CLI gets
@@ -115,7 +116,7 @@ def loop(prob, body: dict) -> dict:
     epochs × updates per epoch at most :data:`MAX_UPDATES`."""
     kwargs = {k: body[k] for k in ("batch_size", "epochs", "period", "seed", "init_scale") if body.get(k) is not None}
     epochs = kwargs.get("epochs", TRAIN_DEFAULTS["epochs"])
-    batch = kwargs.get("batch_size", TRAIN_DEFAULTS["batch_size"])
+    batch = kwargs.get("batch_size", default_batch_size(prob.n_examples))  # train's default: min(10, n)
     if isinstance(epochs, (int, float)) and isinstance(batch, (int, float)) and not isinstance(epochs, bool) \
             and batch >= 1 and epochs >= 1:
         per_epoch = -(-prob.n_examples // int(min(batch, prob.n_examples)))
