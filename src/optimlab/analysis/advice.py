@@ -83,13 +83,13 @@ def measurement_runs(seeds: int) -> int:
     return 2 * seeds + 2
 
 
-def measurement_steps(problem, loop: dict, seeds: int) -> int:
+def measurement_steps(problem, loop: dict, seeds: int, coarse_given: bool = False) -> int:
     """How many steps :func:`measure_range` reports to ``progress`` (see :mod:`optimlab.analysis.budget`): the
-    coarse and the fine grid per seed; the verification (its epochs twice when long: the middle, and the fallback
-    where the middle fails); the alternatives that fit the budget (the short ones together one step)."""
+    coarse (unless given) and the fine grid per seed; the verification (its epochs twice when long: the middle, and
+    the fallback where the middle fails); the alternatives that fit the budget (the short ones together one step)."""
     grid_loop = measurement_loop(problem, loop)
-    grids = seeds * (run_steps(problem, POINTS, grid_loop) + run_steps(problem, max(POINTS, 2 * EDGE_POINTS),
-                                                                       grid_loop))
+    grids = seeds * ((0 if coarse_given else run_steps(problem, POINTS, grid_loop))
+                     + run_steps(problem, max(POINTS, 2 * EDGE_POINTS), grid_loop))
     verify = run_steps(problem, 1, loop)
     return grids + (1 if verify == 1 else 2 * verify) + _alternative_steps(problem, _affordable(problem, grid_loop)[0])
 
@@ -99,8 +99,9 @@ def _setting(parameter: str, values: np.ndarray, hyperparams: dict) -> dict:
 
 
 def _label_grid(problem, optimizer, hyperparams, parameter, values, loop, seeds, steps: Steps):
-    """(labels[s][k], stable[s][k]) for each seed and value, one vectorized train call per seed."""
-    labels, stable = [], []
+    """(labels[s][k], stable[s][k], final loss[s][k] (inf where diverged)) for each seed and value, one vectorized
+    train call per seed."""
+    labels, stable, finals = [], [], []
     n_steps = run_steps(problem, len(values), loop)
     for s in seeds:
         start = steps.done
@@ -109,8 +110,9 @@ def _label_grid(problem, optimizer, hyperparams, parameter, values, loop, seeds,
         outcomes = [classify_run(run, k) for k in range(run.num_configs)]
         labels.append([o.label for o in outcomes])
         stable.append([o.stable for o in outcomes])
+        finals.append(np.where(run.diverged_mask, np.inf, run.final_losses))
         steps.to(start + n_steps)
-    return np.array(labels, dtype=object), np.array(stable, dtype=bool)
+    return np.array(labels, dtype=object), np.array(stable, dtype=bool), np.array(finals, dtype=float)
 
 
 def _longest(flags) -> tuple[int, int] | None:
@@ -147,19 +149,28 @@ def search_grid(parameter: str, search) -> np.ndarray:
 
 
 def measure_range(problem, optimizer: str, hyperparams: dict, parameter: str, search, *, loop: dict, seed: int,
-                  seeds: int = 1, bound: float | None = None, progress=None) -> MeasuredRange:
+                  seeds: int = 1, bound: float | None = None, progress=None, coarse=None) -> MeasuredRange:
     """Search ``parameter`` ("lr" or "momentum") over ``search`` = (smallest, largest) on ``problem``, with the other
     ``hyperparams`` fixed and the loop settings ``loop`` (batch_size, epochs, period, schedule, init_scale), on
     seeds ``seed``, ``seed + 1``, ... See the module docstring for the procedure; ``bound`` is the theory's
-    largest stable value (η only), set beside the measurement."""
+    largest stable value (η only), set beside the measurement. ``coarse``: (values, labels, stable, final losses)
+    of a coarse grid over ``search`` already run with these settings and seeds (each but values of shape
+    (seeds, values); lr-find's band), used instead of running one."""
     seed_list = [seed + s for s in range(seeds)]
     updates = loop["epochs"] * math.ceil(problem.n_examples / loop["batch_size"])
     memory.check_fits("the measurement runs", f"{POINTS} values × {updates} updates",
                       memory.float_array_bytes(POINTS, updates + loop["epochs"] + 6 * problem.dim))
     grid_loop = measurement_loop(problem, loop)  # the grids sample no finer than the cost-aware default period
-    steps = Steps(progress, measurement_steps(problem, loop, seeds))
-    coarse = search_grid(parameter, search)
-    labels, stable = _label_grid(problem, optimizer, hyperparams, parameter, coarse, grid_loop, seed_list, steps)
+    steps = Steps(progress, measurement_steps(problem, loop, seeds, coarse is not None))
+    if coarse is not None:
+        coarse, labels, stable, finals = np.asarray(coarse[0], dtype=float), np.asarray(coarse[1], dtype=object), \
+            np.asarray(coarse[2], dtype=bool), np.asarray(coarse[3], dtype=float)
+        if labels.shape != (seeds, len(coarse)) or stable.shape != labels.shape or finals.shape != labels.shape:
+            raise ValueError(f"coarse labels must have shape (seeds, values) = ({seeds}, {len(coarse)})")
+    else:
+        coarse = search_grid(parameter, search)
+        labels, stable, finals = _label_grid(problem, optimizer, hyperparams, parameter, coarse, grid_loop, seed_list,
+                                             steps)
     good = np.all(np.isin(labels, ("converged", "noise_floor")), axis=0)
     region = _longest(good)
     last = len(coarse) - 1
@@ -172,7 +183,8 @@ def measure_range(problem, optimizer: str, hyperparams: dict, parameter: str, se
     else:  # refine around the best value, where the goal may hide between two coarse points
         order = ["converged", "noise_floor", "too_slow", "oscillating", "diverged"]
         rank = np.array([max(order.index(label) for label in labels[:, k]) for k in range(len(coarse))])
-        best = int(np.argmin(rank))
+        # the best label in its worst seed; among equals (often all "too_slow"), the lowest median final loss
+        best = int(np.lexsort((np.median(finals, axis=0), rank))[0])
         fine = _between(parameter, coarse[max(best - 1, 0)], coarse[min(best + 1, last)], POINTS)
     fine_labels = _label_grid(problem, optimizer, hyperparams, parameter, fine, grid_loop, seed_list, steps)[0]
     fine_good = np.all(np.isin(fine_labels, ("converged", "noise_floor")), axis=0)

@@ -13,7 +13,7 @@ from optimlab import checks, memory, optim, schedules
 from optimlab.analysis import bounds
 from optimlab.analysis.advice import (MeasuredRange, default_lr_search, largest_curvature, measure_range,
                                       measurement_steps)
-from optimlab.analysis.budget import Steps, run_steps
+from optimlab.analysis.budget import Steps, measurement_loop, run_steps
 from optimlab.analysis.criteria import classify_run
 from optimlab.analysis.stability import hessian_second_moment, mean_square_max_lr
 from optimlab.results import jsonable
@@ -115,8 +115,10 @@ def lr_range_test(problem, optimizer: str = "sgd", hyperparams: dict | None = No
     loss recorded after each update, stopped once its smoothed value exceeds 4× its minimum. Grid: ``grid``
     learning rates spaced evenly in log between the same ends, each trained with the loop settings (``batch_size``,
     ``grid_epochs`` epochs, default ``epochs``, ``schedule``, ``period``, ``init_scale``), all in one vectorized call
-    per seed, for ``seeds`` seeds (each its own initial point and order). The recommended range comes from
-    :func:`~optimlab.analysis.advice.measure_range` with the same settings and seeds. Default ends: 1e-5 to 10
+    per seed, for ``seeds`` seeds (each its own initial point and order), sampling their curves no finer than the
+    cost-aware default period (:func:`~optimlab.analysis.budget.measurement_loop`). The recommended range comes
+    from :func:`~optimlab.analysis.advice.measure_range` with the same settings and seeds, the grid serving as its
+    coarse grid (run once, not twice). Default ends: 1e-5 to 10
     times the problem's scale (:func:`~optimlab.analysis.advice.default_lr_search`). ``progress(done, total)`` is
     called after each run.
     """
@@ -151,9 +153,12 @@ def lr_range_test(problem, optimizer: str = "sgd", hyperparams: dict | None = No
         raise ValueError(f"end_lr must be > start_lr={start_lr:g}, got {end_lr:g}")
     loop = {"batch_size": batch_size, "epochs": grid_epochs, "period": period, "schedule": schedule,
             "init_scale": init_scale}
-    band_steps = run_steps(problem, grid, loop)  # one per run, or one per epoch of a long run
+    # the band samples its curves no finer than the cost-aware default period (its runs need only their outcome) and
+    # is the measurement's coarse grid
+    band_loop = measurement_loop(problem, loop)
+    band_steps = run_steps(problem, grid, band_loop)  # one per run, or one per epoch of a long run
     # the classic run, the band's seeds, then measure_range's steps
-    counter = Steps(progress, 1 + seeds * band_steps + measurement_steps(problem, loop, seeds))
+    counter = Steps(progress, 1 + seeds * band_steps + measurement_steps(problem, loop, seeds, coarse_given=True))
 
     # classic
     per_epoch = math.ceil(problem.n_examples / batch_size)
@@ -187,7 +192,7 @@ def lr_range_test(problem, optimizer: str = "sgd", hyperparams: dict | None = No
     labels, stable_in = [], []
     for s in range(seeds):
         start = counter.done
-        short = train(problem, optim.make(optimizer, lr=grid_lrs, **hyperparams), **loop, seed=seed + s,
+        short = train(problem, optim.make(optimizer, lr=grid_lrs, **hyperparams), **band_loop, seed=seed + s,
                       progress=counter.train_progress(band_steps))
         finals[s] = np.where(short.diverged_mask, np.inf, short.final_losses)
         outcomes = [classify_run(short, k) for k in range(grid)]
@@ -223,7 +228,8 @@ def lr_range_test(problem, optimizer: str = "sgd", hyperparams: dict | None = No
     base = counter.done
     measured = measure_range(problem, optimizer, hyperparams, "lr", (start_lr, end_lr), loop=loop, seed=seed,
                              seeds=seeds, bound=bound,
-                             progress=None if progress is None else lambda d, _: counter.to(base + d))
+                             progress=None if progress is None else lambda d, _: counter.to(base + d),
+                             coarse=(grid_lrs, labels, stable_in, finals))
     return RangeTest(optimizer, {**optim.defaults(optimizer), **hyperparams, "lr": None}, batch_size, lrs, losses,
                      smoothed, suggestions, grid_lrs, finals, grid_suggestions, marks, grid_epochs,
                      labels, edges, measured)
