@@ -31,16 +31,16 @@ def evaluation_examples(problem) -> int:
     return len(subset) if subset is not None else problem.n_examples
 
 
-def records_allowed(n: int, dim: int, eval_examples: int | None = None) -> float:
+def records_allowed(n: int, dim: int, eval_examples: int | None = None, share: float = RECORD_SHARE) -> float:
     """How many full-loss records per epoch the default period allows on a problem of ``n`` examples and ``dim``
-    parameters whose records evaluate ``eval_examples`` (default n): RECORD_SHARE·n/n_eval, or as many as
+    parameters whose records evaluate ``eval_examples`` (default n): ``share``·n/n_eval, or as many as
     FREE_RECORD_WORK pays for at n_eval·P each, whichever is more."""
     n_eval = n if eval_examples is None else eval_examples
-    return max(FREE_RECORD_WORK / (n_eval * dim), RECORD_SHARE * n / n_eval)
+    return max(FREE_RECORD_WORK / (n_eval * dim), share * n / n_eval)
 
 
 def default_period(batch_size: int, n: int | None = None, dim: int | None = None,
-                   eval_examples: int | None = None) -> int:
+                   eval_examples: int | None = None, share: float = RECORD_SHARE) -> int:
     """The lecture records every 10 examples: the smallest multiple of the batch size that is at least 10. On
     larger data sets that would evaluate the full loss (O(n) each) n/10 times per epoch, O(n²) in all; the period
     then grows to the smallest multiple of the batch size that keeps to about :data:`MAX_RECORDS_PER_EPOCH`
@@ -48,12 +48,12 @@ def default_period(batch_size: int, n: int | None = None, dim: int | None = None
     :func:`records_allowed` of them, so that recording never costs much more than training: on the digits MLP
     (n = 1797, P = 2410) 5 records per epoch where 90 would cost 30 times the training itself. On the lecture's
     1000 examples and 2 parameters every rule gives 10 for batch sizes up to 10 (a record there costs 2000
-    multiply-adds, 100 per epoch 0.2 of FREE_RECORD_WORK)."""
+    multiply-adds, 100 per epoch 0.3 of FREE_RECORD_WORK). ``share``: see :func:`records_allowed`."""
     multiple = max(1, math.ceil(10 / batch_size))
     if n is not None:
         multiple = max(multiple, math.ceil(n / (MAX_RECORDS_PER_EPOCH * batch_size)))
         if dim is not None:
-            multiple = max(multiple, math.ceil(n / (records_allowed(n, dim, eval_examples) * batch_size)))
+            multiple = max(multiple, math.ceil(n / (records_allowed(n, dim, eval_examples, share) * batch_size)))
     return batch_size * multiple
 
 
