@@ -84,7 +84,8 @@ def check_loop(n, batch_size, epochs, period, seed, init_scale, divergence_facto
     batch_size = default_batch_size(n) if batch_size is None else \
         checks.check_int("batch_size", batch_size, minimum=1, maximum=n)
     epochs = checks.check_int("epochs", epochs, minimum=1)
-    period = default_period(batch_size, n, dim, eval_examples) if period is None else checks.check_int("period", period, minimum=1)
+    period = default_period(batch_size, n, dim, eval_examples) if period is None else \
+        checks.check_int("period", period, minimum=1)
     if period % batch_size:
         raise ValueError(f"period must be a multiple of batch_size={batch_size}, got {period}")
     seed = checks.check_int("seed", seed, minimum=0)
