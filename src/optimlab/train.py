@@ -26,7 +26,7 @@ import numpy as np
 
 from optimlab import checks, optim, schedules
 from optimlab.loop import (DEFAULT_BATCH_SIZE, check_init, check_loop, check_order, check_size,  # noqa: F401
-                           default_batch_size, default_period, record_plan)
+                           default_batch_size, default_period, evaluation_examples, record_plan)
 from optimlab.optim import Optimizer
 from optimlab.problems import Problem
 from optimlab.provenance import versions
@@ -151,7 +151,7 @@ def train(problem: Problem, opt: Optimizer, *, batch_size: int | None = None, ep
         raise ValueError(f"opt must come from optimlab.optim.make, got {type(opt).__name__}")
     n = problem.n_examples
     batch_size, epochs, period, seed, init_scale, divergence_factor = check_loop(
-        n, batch_size, epochs, period, seed, init_scale, divergence_factor)
+        n, batch_size, epochs, period, seed, init_scale, divergence_factor, problem.dim, evaluation_examples(problem))
     schedule, k, single = _configurations(opt, schedule, init)
     has_lr = "lr" in opt.hyperparams
     p = problem.dim

@@ -13,32 +13,34 @@ epochs, period, schedule, initial scale, seed), K values in one vectorized :func
    the range shrinks to the measured value nearest the middle, which is run alone in its turn.
 
 Where nothing reaches the goal, no range is given: the result says so, and measures what would (the epochs 4, 16
-or 64 times; the same epochs without the schedule's decay) while that costs little. A range that touches an end of
-the search range is flagged: the best values may lie beyond it. The theory's bound is set beside the measurement, and
-where the two disagree the result says so and why.
+or 64 times; the same epochs without the schedule's decay) on the coarse values that ended below their start, while
+that fits the budget of :func:`~optimlab.analysis.budget.alternatives_budget`; what did not fit is named. A range
+that touches an end of the search range is flagged: the best values may lie beyond it. The theory's bound is set
+beside the measurement, and where the two disagree the result says so and why.
+
+The grid runs sample the loss no more often than a cost-aware period (the verification runs with the
+user's own period); see :mod:`optimlab.analysis.budget` for that, the budget and the progress steps.
 """
 
 from __future__ import annotations
 
-import ast
 import math
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from optimlab import memory, optim, schedules
+from optimlab.analysis.budget import Steps, alternatives_budget, measurement_loop, run_steps, work
 from optimlab.analysis.criteria import classify_run
-from optimlab.analysis.curvature import curvature
+from optimlab.analysis.search import (ADAPTIVE, DECADES_ABOVE, DECADES_BELOW, default_lr_search,  # noqa: F401
+                                      largest_curvature, loop_of, schedule_of)
 from optimlab.results import jsonable
 from optimlab.train import train
 
 POINTS = 25  # values per grid: 6 decades at 0.25 decade; around the best value when nothing works, 25 more
 EDGE_POINTS = 13  # each end of a working stretch refined over one coarse step: steps of about 5% in η
-DECADES_BELOW, DECADES_ABOVE = 5, 1  # default η search: from 1e-5 to 10 times the scale of the problem
 MORE_EPOCHS = (4, 16, 64)  # the alternatives measured, in turn, when nothing reaches the goal
-CHEAP_UPDATES = 2_000_000  # configurations × updates up to which an alternative is measured
-ADAPTIVE = ("adagrad", "rmsprop", "adam", "adamw", "adadelta")  # per-coordinate steps of about η
+CHEAP_UPDATES = 2_000_000  # configurations × updates up to which an alternative is measured (and within budget)
 
 
 @dataclass
@@ -73,25 +75,41 @@ class MeasuredRange:
 
 
 def measurement_runs(seeds: int) -> int:
-    """How many steps :func:`measure_range` reports to ``progress``: a coarse and a fine grid per seed, then the
-    verification and the alternatives, counted as two."""
+    """How many steps :func:`measure_range` reports where every run is short: a coarse and a fine grid per seed,
+    then the verification and the alternatives, counted as two (:func:`measurement_steps` in general)."""
     return 2 * seeds + 2
+
+
+def measurement_steps(problem, loop: dict, seeds: int, coarse_given: bool = False) -> int:
+    """How many steps :func:`measure_range` reports to ``progress`` (see :mod:`optimlab.analysis.budget`): the
+    coarse (unless given) and the fine grid per seed; the verification (its epochs twice when long: the middle, and
+    the fallback where the middle fails); the alternatives that fit the budget (the short ones together one step)."""
+    grid_loop = measurement_loop(problem, loop)
+    grids = seeds * ((0 if coarse_given else run_steps(problem, POINTS, grid_loop))
+                     + run_steps(problem, max(POINTS, 2 * EDGE_POINTS), grid_loop))
+    verify = run_steps(problem, 1, loop)
+    return grids + (1 if verify == 1 else 2 * verify) + _alternative_steps(problem, _affordable(problem, grid_loop)[0])
 
 
 def _setting(parameter: str, values: np.ndarray, hyperparams: dict) -> dict:
     return {**hyperparams, parameter: values}
 
 
-def _label_grid(problem, optimizer, hyperparams, parameter, values, loop, seeds, progress, done):
-    """labels[s][k] for each seed and value, one vectorized train call per seed."""
-    labels = []
+def _label_grid(problem, optimizer, hyperparams, parameter, values, loop, seeds, steps: Steps):
+    """(labels[s][k], stable[s][k], final loss[s][k] (inf where diverged)) for each seed and value, one vectorized
+    train call per seed."""
+    labels, stable, finals = [], [], []
+    n_steps = run_steps(problem, len(values), loop)
     for s in seeds:
-        run = train(problem, optim.make(optimizer, **_setting(parameter, values, hyperparams)), **loop, seed=s)
-        labels.append([classify_run(run, k).label for k in range(run.num_configs)])
-        done[0] += 1
-        if progress is not None:
-            progress(done[0], done[1])
-    return np.array(labels, dtype=object)
+        start = steps.done
+        run = train(problem, optim.make(optimizer, **_setting(parameter, values, hyperparams)), **loop, seed=s,
+                    progress=steps.train_progress(n_steps))
+        outcomes = [classify_run(run, k) for k in range(run.num_configs)]
+        labels.append([o.label for o in outcomes])
+        stable.append([o.stable for o in outcomes])
+        finals.append(np.where(run.diverged_mask, np.inf, run.final_losses))
+        steps.to(start + n_steps)
+    return np.array(labels, dtype=object), np.array(stable, dtype=bool), np.array(finals, dtype=float)
 
 
 def _longest(flags) -> tuple[int, int] | None:
@@ -128,18 +146,28 @@ def search_grid(parameter: str, search) -> np.ndarray:
 
 
 def measure_range(problem, optimizer: str, hyperparams: dict, parameter: str, search, *, loop: dict, seed: int,
-                  seeds: int = 1, bound: float | None = None, progress=None) -> MeasuredRange:
+                  seeds: int = 1, bound: float | None = None, progress=None, coarse=None) -> MeasuredRange:
     """Search ``parameter`` ("lr" or "momentum") over ``search`` = (smallest, largest) on ``problem``, with the other
     ``hyperparams`` fixed and the loop settings ``loop`` (batch_size, epochs, period, schedule, init_scale), on
     seeds ``seed``, ``seed + 1``, ... See the module docstring for the procedure; ``bound`` is the theory's
-    largest stable value (η only), set beside the measurement."""
+    largest stable value (η only), set beside the measurement. ``coarse``: (values, labels, stable, final losses)
+    of a coarse grid over ``search`` already run with these settings and seeds (each but values of shape
+    (seeds, values); lr-find's band), used instead of running one."""
     seed_list = [seed + s for s in range(seeds)]
     updates = loop["epochs"] * math.ceil(problem.n_examples / loop["batch_size"])
     memory.check_fits("the measurement runs", f"{POINTS} values × {updates} updates",
                       memory.float_array_bytes(POINTS, updates + loop["epochs"] + 6 * problem.dim))
-    done = [0, measurement_runs(seeds)]
-    coarse = search_grid(parameter, search)
-    labels = _label_grid(problem, optimizer, hyperparams, parameter, coarse, loop, seed_list, progress, done)
+    grid_loop = measurement_loop(problem, loop)  # the grids sample no finer than the cost-aware default period
+    steps = Steps(progress, measurement_steps(problem, loop, seeds, coarse is not None))
+    if coarse is not None:
+        coarse, labels, stable, finals = np.asarray(coarse[0], dtype=float), np.asarray(coarse[1], dtype=object), \
+            np.asarray(coarse[2], dtype=bool), np.asarray(coarse[3], dtype=float)
+        if labels.shape != (seeds, len(coarse)) or stable.shape != labels.shape or finals.shape != labels.shape:
+            raise ValueError(f"coarse labels must have shape (seeds, values) = ({seeds}, {len(coarse)})")
+    else:
+        coarse = search_grid(parameter, search)
+        labels, stable, finals = _label_grid(problem, optimizer, hyperparams, parameter, coarse, grid_loop, seed_list,
+                                             steps)
     good = np.all(np.isin(labels, ("converged", "noise_floor")), axis=0)
     region = _longest(good)
     last = len(coarse) - 1
@@ -152,9 +180,10 @@ def measure_range(problem, optimizer: str, hyperparams: dict, parameter: str, se
     else:  # refine around the best value, where the goal may hide between two coarse points
         order = ["converged", "noise_floor", "too_slow", "oscillating", "diverged"]
         rank = np.array([max(order.index(label) for label in labels[:, k]) for k in range(len(coarse))])
-        best = int(np.argmin(rank))
+        # the best label in its worst seed; among equals (often all "too_slow"), the lowest median final loss
+        best = int(np.lexsort((np.median(finals, axis=0), rank))[0])
         fine = _between(parameter, coarse[max(best - 1, 0)], coarse[min(best + 1, last)], POINTS)
-    fine_labels = _label_grid(problem, optimizer, hyperparams, parameter, fine, loop, seed_list, progress, done)
+    fine_labels = _label_grid(problem, optimizer, hyperparams, parameter, fine, grid_loop, seed_list, steps)[0]
     fine_good = np.all(np.isin(fine_labels, ("converged", "noise_floor")), axis=0)
     grid = np.concatenate([coarse, fine])
     all_labels = np.concatenate([labels, fine_labels], axis=1)
@@ -176,40 +205,42 @@ def measure_range(problem, optimizer: str, hyperparams: dict, parameter: str, se
         candidates = fine[stretch[0]:stretch[1] + 1] if stretch is not None else np.array([])
     if len(candidates):
         candidates = np.unique(candidates)
-        _verify(result, problem, optimizer, hyperparams, parameter, loop, seed, candidates)
+        _verify(result, problem, optimizer, hyperparams, parameter, loop, seed, candidates, steps)
     if result.found:
         lo, hi = min(search), max(search)
         result.edges = [name for name, at in (("low", lo), ("high", hi))
                         if math.isclose(result.low if name == "low" else result.high, at, rel_tol=1e-9)
                         or (name == "low" and result.low <= lo) or (name == "high" and result.high >= hi)]
     else:
-        result.alternative = _alternative(problem, optimizer, hyperparams, parameter, coarse, loop, seed)
+        result.alternative = _alternative(problem, optimizer, hyperparams, parameter, coarse, stable[0], grid_loop,
+                                          seed, steps)
     result.theory = _theory(result, bound, loop)
-    if progress is not None:  # the verification and the alternatives are the last steps, whichever were needed
-        progress(done[1], done[1])
+    steps.to(steps.total)  # the verification and the alternatives are the last steps, whichever were needed
     return result
 
 
-def _outcome_of(problem, optimizer, hyperparams, parameter, value, loop, seed) -> dict:
-    run = train(problem, optim.make(optimizer, **{**hyperparams, parameter: value}), **loop, seed=seed)
+def _outcome_of(problem, optimizer, hyperparams, parameter, value, loop, seed, steps=None) -> dict:
+    n_steps = run_steps(problem, 1, loop)
+    run = train(problem, optim.make(optimizer, **{**hyperparams, parameter: value}), **loop, seed=seed,
+                progress=None if steps is None else steps.train_progress(n_steps))
     outcome = classify_run(run)
     return {"value": value, "label": outcome.label, "seed": seed, "initial_loss": outcome.numbers["initial_loss"],
             "final_loss": outcome.numbers["final_loss"], "optimal_loss": run.optimal_loss,
             "epoch_losses": run.epoch_losses.tolist(), "reached_goal": outcome.reached_goal}
 
 
-def _verify(result, problem, optimizer, hyperparams, parameter, loop, seed, candidates):
+def _verify(result, problem, optimizer, hyperparams, parameter, loop, seed, candidates, steps=None):
     """``candidates``: the measured values of the range, each good in every seed. Run the geometric middle of
     their span alone; if it misses the goal, fall back to the measured value nearest to it, run alone too."""
     low, high = float(candidates.min()), float(candidates.max())
     middle = middle_of(parameter, low, high)
-    outcome = _outcome_of(problem, optimizer, hyperparams, parameter, middle, loop, seed)
+    outcome = _outcome_of(problem, optimizer, hyperparams, parameter, middle, loop, seed, steps)
     result.configurations += 1
     if not outcome["reached_goal"]:
         scale = (lambda v: np.log(1 - v)) if parameter == "momentum" else np.log
         nearest = float(candidates[np.argmin(np.abs(scale(candidates) - scale(middle)))])
         low = high = middle = nearest
-        outcome = _outcome_of(problem, optimizer, hyperparams, parameter, middle, loop, seed)
+        outcome = _outcome_of(problem, optimizer, hyperparams, parameter, middle, loop, seed, steps)
         result.configurations += 1
         if not outcome["reached_goal"]:
             result.middle_outcome = outcome
@@ -217,26 +248,61 @@ def _verify(result, problem, optimizer, hyperparams, parameter, loop, seed, cand
     result.low, result.high, result.middle, result.middle_outcome = low, high, middle, outcome
 
 
-def _alternative(problem, optimizer, hyperparams, parameter, coarse, loop, seed) -> dict | None:
-    """What would reach the goal, measured on the coarse grid while cheap: more epochs (4, 16, 64 times), or the
-    same epochs without the schedule's decay."""
-    updates = loop["epochs"] * math.ceil(problem.n_examples / loop["batch_size"])
+def _tries(loop: dict) -> list:
+    """The alternatives, in order: (change, factor on the epochs, loop settings)."""
     tries = []
     if loop.get("schedule") is not None and loop["schedule"].name != "constant":
         tries.append(("no_decay", 1, {**loop, "schedule": schedules.make("constant")}))
-    tries += [("epochs", m, {**loop, "epochs": m * loop["epochs"]}) for m in MORE_EPOCHS]
+    return tries + [("epochs", m, {**loop, "epochs": m * loop["epochs"]}) for m in MORE_EPOCHS]
+
+
+def _affordable(problem, loop: dict) -> tuple[list, list, float]:
+    """(the alternatives to measure, the (change, epochs) of those skipped, the budget in multiply-adds). Each is
+    priced on the whole coarse grid (an upper bound: it runs on the values that ended below their start), in turn,
+    cumulatively; the first that would take the total past the budget, or take more than CHEAP_UPDATES
+    configuration-updates, is skipped with all after it."""
+    budget = alternatives_budget(problem, POINTS, loop)
+    updates = loop["epochs"] * math.ceil(problem.n_examples / loop["batch_size"])
+    chosen, skipped, spent = [], [], 0.0
+    for what, factor, setting in _tries(loop):
+        cost = work(problem, POINTS, setting)
+        if skipped or POINTS * updates * factor > CHEAP_UPDATES or spent + cost > budget:
+            skipped.append((what, setting["epochs"]))
+            continue
+        spent += cost
+        chosen.append((what, factor, setting))
+    return chosen, skipped, budget
+
+
+def _alternative_steps(problem, chosen) -> int:
+    """Progress steps of the alternatives: the short ones together one, each long one its epochs."""
+    counts = [run_steps(problem, POINTS, setting) for _, _, setting in chosen]
+    return (1 if 1 in counts else 0) + sum(c for c in counts if c > 1)
+
+
+def _alternative(problem, optimizer, hyperparams, parameter, coarse, stable, loop, seed, steps) -> dict:
+    """What would reach the goal, measured on the coarse values that ended below their start in the first seed
+    (a run that diverged, or ended above its start, is not rescued by more of the same) while the budget allows:
+    more epochs (4, 16, 64 times), or the same epochs without the schedule's decay."""
+    chosen, skipped, budget = _affordable(problem, loop)
     tried = []
-    for what, factor, setting in tries:
-        if len(coarse) * updates * factor > CHEAP_UPDATES:
-            break
+    values = np.flatnonzero(stable)
+    for what, factor, setting in chosen if values.size else []:
         tried.append((what, setting["epochs"]))
-        run = train(problem, optim.make(optimizer, **_setting(parameter, coarse, hyperparams)), **setting, seed=seed)
-        good = [classify_run(run, k).reached_goal for k in range(run.num_configs)]
+        n_steps = run_steps(problem, POINTS, setting)
+        start = steps.done
+        run = train(problem, optim.make(optimizer, **_setting(parameter, coarse[values], hyperparams)), **setting,
+                    seed=seed, progress=steps.train_progress(n_steps))
+        if n_steps > 1:
+            steps.to(start + n_steps)
+        good = np.zeros(len(coarse), dtype=bool)
+        good[values] = [classify_run(run, k).reached_goal for k in range(run.num_configs)]
         stretch = _longest(good)
         if stretch is not None:
             return {"change": what, "epochs": setting["epochs"], "low": float(coarse[stretch[0]]),
                     "high": float(coarse[stretch[1]]), "seed": seed}
-    return {"change": None, "tried": tried}
+    return {"change": None, "tried": tried, "skipped": skipped, "budget": budget,
+            "ended_below_start": int(values.size)}
 
 
 def _theory(result: MeasuredRange, bound: float | None, loop: dict) -> dict:
@@ -269,42 +335,3 @@ def _theory(result: MeasuredRange, bound: float | None, loop: dict) -> dict:
         out["note"] = (f"consistent with the bound {bound:.3g}" + (f": the smallest η measured to diverge is "
                                                                    f"{first_unstable:.3g}" if first_unstable else ""))
     return out
-
-
-def schedule_of(run, k: int = 0) -> schedules.Schedule:
-    """The schedule a run used, rebuilt from its description (``lecture(after=2, factor=0.1)``); a setting given
-    as a list takes configuration ``k``'s value."""
-    name, _, inner = run.schedule.partition("(")
-    settings = {}
-    for key, value in re.findall(r"(\w+)=(\[[^\]]*\]|[^,)]+)", inner):
-        settings[key] = run.hyperparams[k][key] if value.startswith("[") else ast.literal_eval(value.strip())
-    return schedules.make(name, **settings)
-
-
-def loop_of(run, k: int = 0) -> dict:
-    """The loop settings of configuration ``k`` of a run, as keyword arguments of :func:`~optimlab.train`: batch
-    size, epochs, period, schedule, initial scale, and the initial parameters themselves where they were given."""
-    loop = {"batch_size": run.batch_size, "epochs": run.epochs, "period": run.period, "schedule": schedule_of(run, k),
-            "init_scale": float(run.provenance.get("init_scale", 1.0))}
-    if run.provenance.get("init") == "given":
-        loop["init"] = run.initial_params[k]
-    return loop
-
-
-def default_lr_search(problem, optimizer: str, start, lambda_max: float) -> tuple[float, float]:
-    """Where to look for η: 1e-5 to 10 times the problem's own scale. For gradient descent and momentum the scale is
-    2/λ (λ the largest curvature at the optimum or at the start, whichever is larger: on x⁴ the optimum has none);
-    for the adaptive methods, whose steps move each coordinate by about η, the distance from the start to the
-    optimum (or the start's size where the optimum is unknown)."""
-    start = np.asarray(start, dtype=float)
-    if optimizer in ADAPTIVE:
-        ref = problem.optimum if problem.optimum is not None else np.zeros_like(start)
-        scale = float(np.max(np.abs(start - ref))) or float(np.max(np.abs(start))) or 1.0
-    else:
-        lam = lambda_max
-        try:
-            lam = max(lam, curvature(problem, start).lambda_max) if np.isfinite(start).all() else lam
-        except ValueError:
-            pass
-        scale = 2.0 / lam if math.isfinite(lam) and lam > 0 else 1.0
-    return scale * 10.0 ** -DECADES_BELOW, scale * 10.0 ** DECADES_ABOVE

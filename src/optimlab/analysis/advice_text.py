@@ -38,12 +38,20 @@ def describe_range(r: MeasuredRange, what: str, epochs: int) -> str:
         elif alt.get("change") == "no_decay":
             text += (f" Without the schedule's decay, {_span(what, alt['low'], alt['high'])} does (measured "
                      f"on seed {alt['seed']}): decay later, or not at all.")
-        elif alt.get("tried"):
-            tried = [f"{e} epochs" if t == "epochs" else "dropping the decay" for t, e in alt["tried"]]
-            text += (f" Nor did {', '.join(tried)} (measured on seed {r.seeds[0]}): the goal needs more epochs than "
-                     f"that, another start or another optimizer.")
+        elif alt.get("ended_below_start") == 0:
+            text += (f" No {what} searched ended below its start, so more epochs of the same would not help: "
+                     f"another start, a smaller initial scale or another optimizer.")
         else:
-            text += " More epochs would be needed (not measured here: too costly for this call)."
+            if alt.get("tried"):
+                tried = [f"{e} epochs" if t == "epochs" else "dropping the decay" for t, e in alt["tried"]]
+                text += (f" Nor did {', '.join(tried)} (measured on seed {r.seeds[0]}): the goal needs more epochs "
+                         f"than that, another start or another optimizer.")
+            skipped = [f"{e} epochs" if t == "epochs" else "dropping the decay" for t, e in alt.get("skipped", [])]
+            if skipped:
+                text += (f" Not measured: {', '.join(skipped)} (beyond this call's budget of "
+                         f"{alt.get('budget', 0):.3g} multiply-adds for such checks; run them with --epochs).")
+            elif not alt.get("tried"):
+                text += " More epochs would be needed (not measured here: too costly for this call)."
     note = r.theory.get("note")
     if note:
         text += (" Theory and measurement disagree: " if r.theory.get("agrees") is False else " Theory: ") + note + "."

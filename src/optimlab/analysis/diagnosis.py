@@ -15,7 +15,7 @@ import numpy as np
 
 from optimlab import optim
 from optimlab.analysis import bounds
-from optimlab.analysis.advice import MeasuredRange, default_lr_search, loop_of, measure_range, measurement_runs
+from optimlab.analysis.advice import MeasuredRange, default_lr_search, loop_of, measure_range, measurement_steps
 from optimlab.analysis.advice_text import describe_range
 from optimlab.analysis.criteria import CONVERGED_WITHIN, classify_run, tolerance
 from optimlab.analysis.curvature import Curvature, curvature, hessian_matrix
@@ -57,20 +57,22 @@ def explain(run: Run, measure: bool = True, seeds: int = 1, progress=None):
 
     ``measure``: search η (and γ for momentum) with the run's own settings on ``seeds`` seeds (the run's seed and
     the next ones) and recommend only what was run and reached the goal; False gives the diagnosis alone, with no
-    recommendation. ``progress(done, total)`` is called after each measurement run (a vectorized grid on one
-    seed, or a verification), and once per configuration: total = K × (1 + measurement runs per configuration)."""
+    recommendation. ``progress(done, total)`` is called as the measurements advance (after each vectorized run,
+    or each epoch of a long one: :func:`~optimlab.analysis.advice.measurement_steps`), and once per configuration:
+    total = Σ over configurations of (1 + the measurement steps of its searches)."""
     context = _Context(run)
     searches = 0 if not measure or "lr" not in run.hyperparams[0] else 1 + ("momentum" in run.hyperparams[0])
-    per_config = 1 + searches * measurement_runs(seeds)
-    total = run.num_configs * per_config
+    per_config = [1 + searches * measurement_steps(run.problem, loop_of(run, k), seeds) if searches else 1
+                  for k in range(run.num_configs)]
+    total = sum(per_config)
     out = []
     for k in range(run.num_configs):
-        base = k * per_config
+        base = sum(per_config[:k])
         context.progress = None if progress is None else \
             (lambda done, _, base=base: progress(base + done, total))
         out.append(context.diagnose(k, measure, seeds))
         if progress is not None:
-            progress(base + per_config, total)
+            progress(base + per_config[k], total)
     return out[0] if run.single else out
 
 
@@ -200,7 +202,7 @@ class _Context:
             others = {key: v for key, v in fixed.items() if key != "momentum"}
             key = ("momentum", repr(sorted(others.items())), hyper["lr"]) + key[2:]
             if key not in self.measured:
-                steps = measurement_runs(seeds)
+                steps = measurement_steps(self.problem, loop, seeds)
                 self.measured[key] = measure_range(
                     self.problem, name, {**others, "lr": hyper["lr"]}, "momentum", (0.0, 0.999), loop=loop,
                     seed=run.seed, seeds=seeds,

@@ -11,9 +11,10 @@ import numpy as np
 
 from optimlab import checks, memory, optim, schedules
 from optimlab.analysis import bounds
-from optimlab.analysis.advice import MeasuredRange, default_lr_search, measure_range
+from optimlab.analysis.advice import (MeasuredRange, default_lr_search, largest_curvature, measure_range,
+                                      measurement_steps)
+from optimlab.analysis.budget import Steps, measurement_loop, run_steps
 from optimlab.analysis.criteria import classify_run
-from optimlab.analysis.curvature import curvature
 from optimlab.analysis.stability import hessian_second_moment, mean_square_max_lr
 from optimlab.results import jsonable
 from optimlab.train import default_batch_size, initial_params, train
@@ -114,8 +115,10 @@ def lr_range_test(problem, optimizer: str = "sgd", hyperparams: dict | None = No
     loss recorded after each update, stopped once its smoothed value exceeds 4× its minimum. Grid: ``grid``
     learning rates spaced evenly in log between the same ends, each trained with the loop settings (``batch_size``,
     ``grid_epochs`` epochs, default ``epochs``, ``schedule``, ``period``, ``init_scale``), all in one vectorized call
-    per seed, for ``seeds`` seeds (each its own initial point and order). The recommended range comes from
-    :func:`~optimlab.analysis.advice.measure_range` with the same settings and seeds. Default ends: 1e-5 to 10
+    per seed, for ``seeds`` seeds (each its own initial point and order), sampling their curves no finer than the
+    cost-aware default period (:func:`~optimlab.analysis.budget.measurement_loop`). The recommended range comes
+    from :func:`~optimlab.analysis.advice.measure_range` with the same settings and seeds, the grid serving as its
+    coarse grid (run once, not twice). Default ends: 1e-5 to 10
     times the problem's scale (:func:`~optimlab.analysis.advice.default_lr_search`). ``progress(done, total)`` is
     called after each run.
     """
@@ -138,10 +141,10 @@ def lr_range_test(problem, optimizer: str = "sgd", hyperparams: dict | None = No
     memory.check_fits("the fixed-η runs", f"points={grid} × {updates} updates",
                       memory.float_array_bytes(grid, updates + grid_epochs + 6 * problem.dim))
     memory.check_fits("the fixed-η results", f"points={grid} × seeds={seeds}", memory.float_array_bytes(grid, seeds))
-    curv = curvature(problem)
+    lambda_max = largest_curvature(problem)  # at the optimum (or the origin): the bounds need only the top end
     if start_lr is None or end_lr is None:
         start = initial_params(problem, seed, init_scale)
-        low, high = default_lr_search(problem, optimizer, start, curv.lambda_max)
+        low, high = default_lr_search(problem, optimizer, start, lambda_max)
         start_lr = low if start_lr is None else start_lr
         end_lr = high if end_lr is None else end_lr
     start_lr = float(checks.check_range("start_lr", start_lr, "positive"))
@@ -150,13 +153,12 @@ def lr_range_test(problem, optimizer: str = "sgd", hyperparams: dict | None = No
         raise ValueError(f"end_lr must be > start_lr={start_lr:g}, got {end_lr:g}")
     loop = {"batch_size": batch_size, "epochs": grid_epochs, "period": period, "schedule": schedule,
             "init_scale": init_scale}
-    total = 1 + seeds + 2 * seeds + 2  # the classic run, the band's seeds, then measure_range's steps
-    done = [0]
-
-    def tick(*_):
-        done[0] += 1
-        if progress is not None:
-            progress(done[0], total)
+    # the band samples its curves no finer than the cost-aware default period (its runs need only their outcome) and
+    # is the measurement's coarse grid
+    band_loop = measurement_loop(problem, loop)
+    band_steps = run_steps(problem, grid, band_loop)  # one per run, or one per epoch of a long run
+    # the classic run, the band's seeds, then measure_range's steps
+    counter = Steps(progress, 1 + seeds * band_steps + measurement_steps(problem, loop, seeds, coarse_given=True))
 
     # classic
     per_epoch = math.ceil(problem.n_examples / batch_size)
@@ -164,7 +166,7 @@ def lr_range_test(problem, optimizer: str = "sgd", hyperparams: dict | None = No
     run = train(problem, optim.make(optimizer, lr=start_lr, **hyperparams), batch_size=batch_size,
                 epochs=math.ceil(steps / per_epoch), period=batch_size, schedule=ramp, seed=seed,
                 init_scale=init_scale)
-    tick()
+    counter.to(1)
     # the records after each update: every update is sampled (period = batch size); drop the epochs' repeated ends
     after_update = np.flatnonzero(np.diff(run.examples_seen) > 0) + 1
     losses = np.array(run.losses[after_update][:steps], dtype=float)
@@ -189,12 +191,14 @@ def lr_range_test(problem, optimizer: str = "sgd", hyperparams: dict | None = No
     finals = np.empty((seeds, grid))
     labels, stable_in = [], []
     for s in range(seeds):
-        short = train(problem, optim.make(optimizer, lr=grid_lrs, **hyperparams), **loop, seed=seed + s)
+        start = counter.done
+        short = train(problem, optim.make(optimizer, lr=grid_lrs, **hyperparams), **band_loop, seed=seed + s,
+                      progress=counter.train_progress(band_steps))
         finals[s] = np.where(short.diverged_mask, np.inf, short.final_losses)
         outcomes = [classify_run(short, k) for k in range(grid)]
         labels.append([o.label for o in outcomes])
         stable_in.append([o.stable for o in outcomes])
-        tick()
+        counter.to(start + band_steps)
     median = np.median(finals, axis=0)
     # "stable": ended below its start and did not diverge (criteria.Outcome.stable), in every seed
     stable = np.all(stable_in, axis=0)
@@ -209,21 +213,23 @@ def lr_range_test(problem, optimizer: str = "sgd", hyperparams: dict | None = No
 
     # the curvature bounds the plot marks
     gamma = hyperparams.get("momentum", optim.defaults(optimizer).get("momentum", 0.0))
-    marks = {"lambda_max": curv.lambda_max}
+    marks = {"lambda_max": lambda_max}
     if optimizer in ("sgd", "momentum"):
-        marks["full_batch"] = bounds.momentum_max_lr(curv.lambda_max, gamma)
+        marks["full_batch"] = bounds.momentum_max_lr(lambda_max, gamma)
         if batch_size < problem.n_examples and problem.dim <= 12:
             H, HH = hessian_second_moment(problem, batch_size)
             marks["minibatch"] = mean_square_max_lr(H, HH, gamma)
     elif optimizer == "nesterov":
-        marks["full_batch"] = bounds.nesterov_max_lr(curv.lambda_max, gamma)
+        marks["full_batch"] = bounds.nesterov_max_lr(lambda_max, gamma)
     else:
-        marks["gd_2_over_lambda_max"] = bounds.gd_max_lr(curv.lambda_max)  # for reference: not the adaptive bound
+        marks["gd_2_over_lambda_max"] = bounds.gd_max_lr(lambda_max)  # for reference: not the adaptive bound
     marks = {k: v for k, v in marks.items() if math.isfinite(v) and v > 0}  # x⁴: no curvature at the optimum
     bound = marks.get("minibatch", marks.get("full_batch"))
+    base = counter.done
     measured = measure_range(problem, optimizer, hyperparams, "lr", (start_lr, end_lr), loop=loop, seed=seed,
                              seeds=seeds, bound=bound,
-                             progress=None if progress is None else lambda d, t: progress(1 + seeds + d, total))
+                             progress=None if progress is None else lambda d, _: counter.to(base + d),
+                             coarse=(grid_lrs, labels, stable_in, finals))
     return RangeTest(optimizer, {**optim.defaults(optimizer), **hyperparams, "lr": None}, batch_size, lrs, losses,
                      smoothed, suggestions, grid_lrs, finals, grid_suggestions, marks, grid_epochs,
                      labels, edges, measured)
