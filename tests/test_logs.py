@@ -206,3 +206,24 @@ def test_explain_log_cli(tmp_path, capsys):
     assert main(["explain", "--log", str(path), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["diagnosis"] == "diverged" and doc["numbers"]["max_stable_lr"] == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("lr,label", [(0.5, "converged"), (0.01, "too_slow")])
+def test_explain_without_an_optimum_calls_a_levelled_off_run_converged(lr, label):
+    """f(x) = 1 + ½(x1² + 2·x2²) from the user's callables, f* withheld: gradient descent at η = 0.5 shrinks the gap
+    ×0.25 per step along x1 (and zeroes x2 at once): the gap is 1.5 at step 0, then 0.5·0.25^t. One step per epoch,
+    so the late window is its last 5 steps (criteria.MIN_WINDOW), which moved by 0.5(0.25⁵ − 0.25¹⁰) of the total
+    decrease 1.5 − 0.5·0.25¹⁰ (3.3e-4), levelled off: converged; at η = 0.01 it still falls: too slow. optimlab's
+    explain and a log of the same run agree."""
+    lams = np.array([1.0, 2.0])
+    problem = problems.functions.FunctionProblem(lambda x: 1 + 0.5 * (lams * x * x).sum(-1), lambda x: lams * x, 2,
+                                                 hvp=lambda x, v: lams * v)
+    run = optimlab.train(problem, optimlab.optim.make("sgd", lr=lr), epochs=10, init=np.array([1.0, 1.0]))
+    d = optimlab.explain(run, measure=False)
+    assert d.diagnosis == label
+    if label == "converged":
+        assert d.numbers["late_share_of_decrease"] == pytest.approx(
+            0.5 * (0.25 ** 5 - 0.25 ** 10) / (1.5 - 0.5 * 0.25 ** 10), rel=1e-9)
+        assert "levelled off" in d.explanation
+    log = from_columns({"step": run.examples, "loss": run.curves[0], "lr": np.full(len(run.examples), lr)})
+    assert diagnose_log(log, stochastic=False).diagnosis == label
