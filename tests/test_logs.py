@@ -1,5 +1,6 @@
 """Training logs from anywhere: reading (CSV, JSON records, JSON columns, bad logs as data) and diagnosis against
-curves whose fate is known in closed form (gradient descent on a diagonal quadratic) or by construction."""
+curves whose fate is known in closed form (gradient descent on a diagonal quadratic) or by construction, with the
+labels of optimlab's own runs (one definition: :func:`optimlab.analysis.criteria.classify_curve`)."""
 
 import json
 import math
@@ -7,6 +8,9 @@ import math
 import numpy as np
 import pytest
 
+import optimlab
+from optimlab import problems
+from optimlab.analysis import criteria
 from optimlab.analysis.log_diagnosis import diagnose_log
 from optimlab.analysis.logs import from_columns, read_log
 from optimlab.cli import main
@@ -79,8 +83,57 @@ def test_noise_floor_and_zigzag():
     assert d.diagnosis == "noise_floor" and d.numbers["late_roughness"] > 0.02
     t = np.arange(200)
     zigzag = 2 - 0.001 * t + 0.3 * (-1.0) ** t
+    # a log does not say whether its batches were full: by default a jittering loss is minibatch noise (as in an
+    # optimlab run with minibatches), and the perfect alternation, which noise would not make, is pointed out
     d = diagnose_log(log_of(zigzag, 0.1))
+    assert d.diagnosis == "noise_floor" and d.numbers["late_alternation"] == 1.0
+    assert "alternate in sign in 100% of the last 20 records" in d.explanation and "stochastic=False" in d.explanation
+    d = diagnose_log(log_of(zigzag, 0.1), stochastic=False)  # full batch: no noise can cause it
     assert d.diagnosis == "oscillating" and d.numbers["late_alternation"] == 1.0
+    assert "goes up and down in 100% of the last 20 records" in d.explanation
+
+
+def test_a_log_gets_the_label_of_the_same_run_of_optimlab():
+    """Every optimizer's run, written out as a log (step = examples seen), gets explain's label for the run, with
+    the optimum given and withheld; together the runs cover every label."""
+    problem = problems.make("linear-regression", seed=1)
+    n = problem.n_examples
+    cases = [("sgd", [1e-3, 1.0, 3.0], n), ("sgd", [0.03, 1.0], 10), ("momentum", [0.1, 1.0], n),
+             ("adam", [0.01, 0.1, 1.0], 10), ("rmsprop", [0.01, 0.1], 10), ("adagrad", [0.1, 1.0], n)]
+    seen = set()
+    for name, lrs, batch in cases:
+        with np.errstate(all="ignore"):
+            run = optimlab.train(problem, optimlab.optim.make(name, lr=lrs), batch_size=batch, epochs=10)
+        assert run.epochs_axis[-1] == 10  # a 10-epoch run: the log's tenths are the run's epochs
+        for k, lr in enumerate(lrs):
+            log = from_columns({"step": run.examples, "loss": run.curves[k], "lr": np.full(len(run.examples), lr)})
+            for floor in (run.optimal_loss, None):
+                own = criteria.classify_curve(run.curves[k], run.epochs_axis, float(run.curves[k, 0]), floor,
+                                              bool(run.diverged_mask[k]), stochastic=batch < n)
+                assert diagnose_log(log, floor, stochastic=batch < n).diagnosis == own.label, (name, lr, floor)
+                seen.add(own.label)
+            assert criteria.classify_run(run, k).label == diagnose_log(log, run.optimal_loss,
+                                                                       stochastic=batch < n).diagnosis
+    assert seen == set(criteria.LABELS)
+
+
+EPOCHS = np.linspace(0, 10, 101)
+
+
+@pytest.mark.parametrize("rate,floor,label", [(1.0, None, "converged"), (0.4, None, "converged"),
+                                              (0.35, None, "too_slow"), (0.4, 0.5, "too_slow")])
+def test_levelled_off_is_converged_only_without_an_optimum(rate, floor, label):
+    """1 + 10 e^{−cT} over 10 epochs: its last epoch falls by (e^{−9c} − e^{−10c})/(1 − e^{−10c}) of its total
+    decrease: 7.8e-5 at c = 1 and 0.92% at c = 0.4 (levelled off, < 1%), 1.3% at c = 0.35 (still falling). With
+    f* = 0.5 known, the gap decides: 1.18 is over twice f*, not converged however flat the curve."""
+    losses = 1 + 10 * np.exp(-rate * EPOCHS)
+    outcome = criteria.classify_curve(losses, EPOCHS, optimal_loss=floor, stochastic=False)
+    assert outcome.label == label
+    if floor is None:
+        share = (math.exp(-9 * rate) - math.exp(-10 * rate)) / (1 - math.exp(-10 * rate))
+        assert outcome.numbers["late_share_of_decrease"] == pytest.approx(share, rel=1e-9)
+    # the same curve as a log of 100 steps: its last tenth is the last epoch, and the label is the same
+    assert diagnose_log(log_of(losses, 0.1), floor, stochastic=False).diagnosis == label
 
 
 def test_threshold_column_and_since():
@@ -153,3 +206,24 @@ def test_explain_log_cli(tmp_path, capsys):
     assert main(["explain", "--log", str(path), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["diagnosis"] == "diverged" and doc["numbers"]["max_stable_lr"] == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("lr,label", [(0.5, "converged"), (0.01, "too_slow")])
+def test_explain_without_an_optimum_calls_a_levelled_off_run_converged(lr, label):
+    """f(x) = 1 + ½(x1² + 2·x2²) from the user's callables, f* withheld: gradient descent at η = 0.5 shrinks the gap
+    ×0.25 per step along x1 (and zeroes x2 at once): the gap is 1.5 at step 0, then 0.5·0.25^t. One step per epoch,
+    so the late window is its last 5 steps (criteria.MIN_WINDOW), which moved by 0.5(0.25⁵ − 0.25¹⁰) of the total
+    decrease 1.5 − 0.5·0.25¹⁰ (3.3e-4), levelled off: converged; at η = 0.01 it still falls: too slow. optimlab's
+    explain and a log of the same run agree."""
+    lams = np.array([1.0, 2.0])
+    problem = problems.functions.FunctionProblem(lambda x: 1 + 0.5 * (lams * x * x).sum(-1), lambda x: lams * x, 2,
+                                                 hvp=lambda x, v: lams * v)
+    run = optimlab.train(problem, optimlab.optim.make("sgd", lr=lr), epochs=10, init=np.array([1.0, 1.0]))
+    d = optimlab.explain(run, measure=False)
+    assert d.diagnosis == label
+    if label == "converged":
+        assert d.numbers["late_share_of_decrease"] == pytest.approx(
+            0.5 * (0.25 ** 5 - 0.25 ** 10) / (1.5 - 0.5 * 0.25 ** 10), rel=1e-9)
+        assert "levelled off" in d.explanation
+    log = from_columns({"step": run.examples, "loss": run.curves[0], "lr": np.full(len(run.examples), lr)})
+    assert diagnose_log(log, stochastic=False).diagnosis == label

@@ -16,7 +16,15 @@ The labels, checked in this order:
 4. Its last epoch has stopped improving and jitters (the median |Δ log10 gap| per record is above :data:`NOISY`
    and above twice the mean trend): ``noise_floor`` in a stochastic run (minibatches), ``oscillating`` in a
    deterministic one (full batch), where no noise can cause it.
-5. ``too_slow``: below its start, still improving smoothly, not yet at the optimum.
+5. ``converged`` without a known optimum: where f* is unknown (a network, a log from another framework), a curve
+   that has levelled off: below its start, not jittering (rule 4), and its late window moved by less than
+   :data:`LEVELLED` (1%) of its total decrease (the start minus the lowest loss). That is all a curve can say
+   without f*; with f* known, rule 2 alone decides.
+6. ``too_slow``: below its start, still improving smoothly, not yet at the optimum.
+
+The late window is the records of the last unit of ``positions`` (the last epoch of optimlab's runs; a training log
+from another framework is measured in tenths of its steps, so there it is the last tenth of the log), and at least
+:data:`MIN_WINDOW` steps between records.
 
 "stable" (lr-find's word, :attr:`Outcome.stable`) means: ended below its start and did not diverge. "Reaches the
 goal" means ``converged`` or ``noise_floor``.
@@ -34,6 +42,7 @@ GOAL = ("converged", "noise_floor")
 CONVERGED_WITHIN = 0.10  # final loss ≤ 1.1 × the optimum
 RELATIVE_GAP = 1e-9  # where f* is 0 (or tiny), converged means the gap fell to 1e-9 of its start
 NOISY = 0.02  # median |Δlog10 gap| per record above which (and above twice the trend) a late curve counts as noisy
+LEVELLED = 0.01  # without f*: a late window that moved by < 1% of the total decrease has levelled off (rule 5)
 MIN_WINDOW = 5  # the late window is the last epoch, and at least this many steps between records
 
 
@@ -75,7 +84,7 @@ def classify_curve(losses, positions, start_loss: float | None = None, optimal_l
         losses: (T,) recorded losses; NaN after a divergence (the trainer's records) is skipped.
         positions: (T,) where each was recorded, in epochs (``Run.epochs_axis``); increasing.
         start_loss: the loss before training (default: the first record).
-        optimal_loss: f*, where known; without it a run is never "converged".
+        optimal_loss: f*, where known; without it "converged" means levelled off (rule 5).
         diverged: the trainer's verdict (``Run.diverged``).
         stochastic: minibatch training (noise can hold a run at a floor); False for full-batch runs, where a
             jittering curve is an oscillation.
@@ -103,12 +112,18 @@ def classify_curve(losses, positions, start_loss: float | None = None, optimal_l
     per_epoch = (logs[-1] - logs[0]) / span if span > 0 else 0.0  # log10 change of the gap per epoch
     numbers.update({"late_roughness": rough, "late_trend_per_record": trend,
                     "log10_gap_change_per_epoch": per_epoch})
+    if floor is None:
+        total = start - float(np.min(curve))
+        late = float(curve[window][0] - curve[window][-1])
+        numbers["late_share_of_decrease"] = late / total if total > 0 else math.nan
     if floor is not None and final - floor <= tolerance(start, floor):
         return Outcome("converged", numbers)
     if final >= start:
         return Outcome("diverged" if trend > 0 and rough <= 2 * trend else "oscillating", numbers)
     if rough > NOISY and rough > 2 * abs(trend):
         return Outcome("noise_floor" if stochastic else "oscillating", numbers)
+    if floor is None and abs(numbers["late_share_of_decrease"]) <= LEVELLED:
+        return Outcome("converged", numbers)
     return Outcome("too_slow", numbers)
 
 

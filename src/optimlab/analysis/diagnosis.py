@@ -156,8 +156,10 @@ class _Context:
             text = f"{lead}. {facts}"
         elif label == "converged":
             text = (f"Converged: the final loss {final:.4e} is "
-                    + (f"{final / floor:.3f}× the optimum {floor:.4e}. " if floor > 0 else
-                       f"within {final - floor:.1e} of the optimum {floor:g}. ") + facts)
+                    + (f"{final / floor:.3f}× the optimum {floor:.4e}. " if floor is not None and floor > 0 else
+                       f"within {final - floor:.1e} of the optimum {floor:g}. " if floor is not None else  # rule 5:
+                       f"levelled off: its last epoch moved by {numbers['late_share_of_decrease']:.2%} of its total "
+                       f"decrease (no optimum is known to measure the gap). ") + facts)
         elif final >= start:
             osc = name in ("sgd",) + HEAVY_BALL + ("nesterov",) and has_lr and \
                 bounds.oscillates(lr0, gamma, curv.lambda_max)

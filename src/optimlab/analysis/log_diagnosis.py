@@ -1,18 +1,19 @@
-"""Diagnose a training log from any framework (:mod:`optimlab.analysis.logs`) with the classes of
-:mod:`optimlab.analysis.diagnosis`: converged, noise_floor, oscillating, diverged, too_slow.
+"""Diagnose a training log from any framework (:mod:`optimlab.analysis.logs`) with the classes and criteria of
+optimlab's own runs: :func:`optimlab.analysis.criteria.classify_curve` decides the label (converged, noise_floor,
+oscillating, diverged, too_slow; its module docstring is the one definition), this module explains it.
 
-A log carries only the curve, so the criteria are those of :mod:`~optimlab.analysis.diagnosis` read off the curve,
-with its constants (``CONVERGED_WITHIN``, ``NOISY``, the divergence factor of :mod:`optimlab.train`):
+How a log meets the criteria:
 
-- ``diverged``: a non-finite loss, or a loss above ``divergence_factor`` × its start, or a final loss above the start
-  (unless the sharpness shows the zig-zag regime, η·λ_max > 1 for gradient descent: then ``oscillating``).
-- ``converged``: within 10% of the optimum when ``optimal_loss`` is known; without it, levelled off: the last tenth
-  of the log fell by less than 1% of the total decrease, smoothly.
-- ``noise_floor``: the late curve jitters: median |Δlog10 L| per record above ``NOISY`` and above twice its trend
-  (the slope of a line fitted through it, per record).
-- ``oscillating``: the late curve alternates up and down in at least 90% of its records (a zig-zag, not noise,
-  whose signs would alternate half of the time).
-- ``too_slow``: still falling at the end.
+- positions: a log has steps, not epochs, so it is measured in tenths of its span, 10·(step − first)/(last − first):
+  the criteria's late window (the last unit of position, at least ``MIN_WINDOW`` steps between records) is the last
+  tenth of the log;
+- divergence: the trainer's verdict is read off the log as :mod:`optimlab.train` makes it, a non-finite loss or one
+  above ``divergence_factor`` × the first;
+- ``stochastic``: True unless the caller states the log is full-batch training (a log does not say). A late curve
+  that jitters is then a noise floor; one that also alternates up and down in at least 90% of its records
+  (:data:`ZIGZAG`, where noise would alternate about half of the time) is reported as such, so that a full-batch
+  run can be re-read with ``stochastic=False``, which labels it oscillating;
+- without ``optimal_loss``, converged means the curve levelled off (the criteria's rule 5).
 
 With sharpness and lr in the log, η·λ_max is checked against 2 (gradient descent), or the sharpness against its
 ``sharpness_threshold`` column where the log has one (the monitor writes 2(1+γ)/η, 38/η for Adam, ...): the first
@@ -26,13 +27,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from optimlab.analysis.criteria import CONVERGED_WITHIN, NOISY
+from optimlab.analysis.criteria import classify_curve, late_window, tolerance
 from optimlab.analysis.logs import TrainingLog
 from optimlab.results import jsonable
 from optimlab.train import DIVERGENCE_FACTOR
 
-LEVELLED = 0.01  # the last tenth of the log fell by < 1% of the total decrease: the curve has levelled off
-ZIGZAG = 0.9  # fraction of sign alternations between successive changes that marks a zig-zag
+ZIGZAG = 0.9  # fraction of sign alternations between successive changes that marks a zig-zag (explanation only)
 
 
 @dataclass
@@ -49,20 +49,34 @@ def _g(x: float) -> str:
     return f"{x:.3g}"
 
 
+def positions(log: TrainingLog) -> np.ndarray:
+    """Where each record sits, in tenths of the log's span of steps (see the module docstring)."""
+    return 10.0 * (log.step - log.step[0]) / (log.step[-1] - log.step[0])
+
+
 def diagnose_log(log: TrainingLog, optimal_loss: float | None = None,
-                 divergence_factor: float = DIVERGENCE_FACTOR) -> LogDiagnosis:
+                 divergence_factor: float = DIVERGENCE_FACTOR, *, stochastic: bool = True) -> LogDiagnosis:
+    """The label of :func:`~optimlab.analysis.criteria.classify_curve` for the log's loss curve, with the why.
+
+    ``stochastic``: minibatch training (the default: a log does not say); False for full-batch training, where a
+    jittering loss is an oscillation, not noise."""
     loss, step, lr = log.loss, log.step, log.lr
-    start, final = float(loss[0]), float(loss[-1])
+    start = float(loss[0])
+    with np.errstate(invalid="ignore"):
+        blown = np.flatnonzero(~np.isfinite(loss) | (loss > divergence_factor * abs(start)))
+    outcome = classify_curve(loss, positions(log), start, optimal_loss, bool(blown.size), stochastic=stochastic)
+    label = outcome.label
     numbers = {"records": len(log), "first_step": float(step[0]), "last_step": float(step[-1]),
-               "initial_loss": start, "final_loss": final, "lr": float(lr[0]), "lr_final": float(lr[-1]),
-               "optimal_loss": optimal_loss}
+               "lr": float(lr[0]), "lr_final": float(lr[-1]), **outcome.numbers}
+    per_tenth = numbers.pop("log10_gap_change_per_epoch", None)
+    if per_tenth is not None:  # log10 change of the gap per tenth of the log, as per 100 steps
+        numbers["late_change_per_100_steps"] = per_tenth / ((step[-1] - step[0]) / 10) * 100
     stab = stability(log)
     numbers.update(stab)
     facts = _stability_text(stab, log)
+    final = numbers["final_loss"]
     if not math.isfinite(start):
-        return LogDiagnosis("diverged", f"Diverged before training began: the first loss is {start}. {facts}",
-                            numbers)
-    blown = np.flatnonzero(~np.isfinite(loss) | (loss > divergence_factor * abs(start)))
+        return LogDiagnosis(label, f"Diverged before training began: the first loss is {start}. {facts}", numbers)
     if blown.size:
         i = int(blown[0])
         numbers["diverged_at_step"] = float(step[i])
@@ -70,71 +84,79 @@ def diagnose_log(log: TrainingLog, optimal_loss: float | None = None,
                 f"the loss went from {_g(start)} to {_g(loss[i])} at step {step[i]:g}, past "
                 f"{divergence_factor:g}× its start")
         text = f"Diverged: {what} (η = {_g(lr[i])}). " + _gradient_growth(log, i) + facts
-        return LogDiagnosis("diverged", text.strip(), numbers)
-    if final > start:
+        return LogDiagnosis(label, text.strip(), numbers)
+    if final >= start:
         osc = stab.get("edge_ratio_final", 0.0) > 0.5  # η·λ_max > 1 of 2: the error flips sign each update
-        text = (f"The loss ended at {_g(final)}, {_g(final / start)}× above its start, without crossing the "
-                f"divergence threshold. " + ("The error zig-zags instead of decaying. " if osc else "") + facts)
-        return LogDiagnosis("oscillating" if osc else "diverged", text.strip(), numbers)
-    label, text = _late(log, optimal_loss, numbers)
+        text = (f"The loss ended at {_g(final)}, {_g(final / start)}× its start, without crossing the divergence "
+                f"threshold" + (", still rising. " if label == "diverged" else ", going nowhere. ")
+                + ("The error zig-zags instead of decaying. " if osc else "") + facts)
+        return LogDiagnosis(label, text.strip(), numbers)
+    text = _late(log, label, optimal_loss, numbers)
     return LogDiagnosis(label, (text + " " + facts).strip(), numbers)
 
 
-def _late(log, optimal_loss, numbers) -> tuple[str, str]:
-    """Converged, noise floor, zig-zag or too slow, from the last tenth of the log (at least 5 records)."""
-    loss, step = log.loss, log.step
-    start, final = float(loss[0]), float(loss[-1])
-    window = min(max(5, len(loss) // 10), len(loss) - 1)
-    tail = loss[-window - 1:]
-    gap = tail - optimal_loss if optimal_loss is not None else tail
-    if (gap > 0).all():
-        values, unit = np.log10(gap), "decades"
-    else:  # a loss at or below zero has no logarithm: changes are read as fractions of the total decrease
-        values, unit = tail / max(start - float(np.min(loss)), 1e-300), "of the total decrease"
-    changes = np.diff(values)
-    # the trend is the slope of a straight line through the tail, not its end-to-end change: a minibatch loss is
-    # noisy, and the end points alone would carry all of that noise
-    spacing = float(np.median(np.diff(step[-window - 1:])))
-    slope = float(np.polyfit(step[-window - 1:] - step[-window - 1], values, 1)[0])
-    rough, trend = float(np.median(np.abs(changes))), slope * spacing
-    per_100 = slope * 100
+def _late(log, label, optimal_loss, numbers) -> str:
+    """The words for a log that ended below its start: converged, noise floor, oscillating or too slow (the label
+    comes from :func:`~optimlab.analysis.criteria.classify_curve`; this adds the why)."""
+    loss = log.loss
+    start, final = float(loss[0]), numbers["final_loss"]
+    window = late_window(positions(log))
+    tail = loss[window]
+    records = len(tail)
+    changes = np.diff(tail)
     signs = np.sign(changes[changes != 0])
     alternation = float(np.mean(signs[1:] != signs[:-1])) if signs.size > 2 else 0.0
-    numbers.update({"late_roughness": rough, "late_trend": trend, "late_change_per_100_steps": per_100,
-                    "late_alternation": alternation})
+    numbers["late_alternation"] = alternation
+    rough, trend = numbers["late_roughness"], numbers["late_trend_per_record"]
     ratio = f"{final / optimal_loss:.3g}× the optimum" if optimal_loss else f"{final:.4g}"
-    if optimal_loss is not None and final - optimal_loss <= max(CONVERGED_WITHIN * optimal_loss,
-                                                               1e-9 * (start - optimal_loss)):
-        return "converged", (f"Converged: the final loss {final:.4e} is within 10% of the optimum "
-                             f"{optimal_loss:.4e}.")
-    if alternation >= ZIGZAG and rough > NOISY:
-        return "oscillating", (f"Oscillating: the loss is {ratio} and goes up and down in {alternation:.0%} of the "
-                               f"last {window} records: the error along the steepest direction flips sign each "
-                               f"update (η·λ_max > 1) instead of decaying; a smaller η would converge faster.")
-    if rough > NOISY and rough > 2 * abs(trend):
-        return "noise_floor", (f"At a noise floor: the loss has stopped improving and jitters at {ratio} (late "
-                               f"roughness {rough:.3f} per record against a trend of {trend:+.3f}). Each minibatch "
-                               f"gradient is a noisy estimate of the full one, and at the final η = "
-                               f"{_g(log.lr[-1])} the noise keeps the parameters moving around the minimum. A "
-                               f"smaller final η (decay) or a larger batch lowers it.")
-    total = start - float(np.nanmin(loss))
-    late = float(tail[0] - tail[-1])
-    numbers["late_share_of_decrease"] = late / total if total > 0 else math.nan
-    if optimal_loss is None and total > 0 and late <= LEVELLED * total:
-        return "converged", (f"Converged, as far as the log can tell: over the last {window} records the loss fell "
-                             f"by {_g(late)}, {late / total:.2%} of its total decrease from {_g(start)} to "
-                             f"{_g(final)}, smoothly. (Without the optimum, give optimal_loss to check the gap.)")
+    zigzag = (f"goes up and down in {alternation:.0%} of the last {records} records: the error along the steepest "
+              f"direction flips sign each update (η·λ_max > 1) instead of decaying; a smaller η would converge "
+              f"faster.")
+    if label == "converged" and optimal_loss is not None:
+        return f"Converged: the final loss {final:.4e} is within 10% of the optimum {optimal_loss:.4e}."
+    if label == "converged":
+        late, share = float(tail[0] - tail[-1]), numbers["late_share_of_decrease"]
+        return (f"Converged, as far as the log can tell: over the last {records} records the loss fell by "
+                f"{_g(late)}, {share:.2%} of its total decrease from {_g(start)} to {_g(final)}, smoothly. "
+                f"(Without the optimum, give optimal_loss to check the gap.)")
+    if label == "oscillating":
+        return (f"Oscillating: the loss is {ratio} and its last tenth jumps up and down (roughness {rough:.3f} per "
+                f"record against a trend of {trend:+.3f}) with the full gradient, where no minibatch noise can cause "
+                f"it: the steps overshoot" + (f"; it {zigzag}" if alternation >= ZIGZAG else "."))
+    if label == "noise_floor":
+        text = (f"At a noise floor: the loss has stopped improving and jitters at {ratio} (late roughness "
+                f"{rough:.3f} per record against a trend of {trend:+.3f}). Each minibatch gradient is a noisy "
+                f"estimate of the full one, and at the final η = {_g(log.lr[-1])} the noise keeps the parameters "
+                f"moving around the minimum. A smaller final η (decay) or a larger batch lowers it.")
+        if alternation >= ZIGZAG:
+            text += (f" Its changes alternate in sign in {alternation:.0%} of the last {records} records, where "
+                     f"noise would alternate about half of the time: if this was full-batch training, read it with "
+                     f"stochastic=False; then it is oscillating: the loss {zigzag}")
+        return text
+    return _too_slow(log, optimal_loss, numbers, tail, ratio)
+
+
+def _too_slow(log, optimal_loss, numbers, tail, ratio) -> str:
+    loss, start, final = log.loss, float(log.loss[0]), numbers["final_loss"]
+    gap = tail - optimal_loss if optimal_loss is not None else tail
+    per_100, unit = numbers["late_change_per_100_steps"], "decades"
+    if not (gap > 0).all():  # a loss at or below zero has no logarithm: the rate is read as a share of the decrease
+        steps = log.step[-len(tail):]
+        per_100 = float(tail[-1] - tail[0]) / max(start - float(np.nanmin(loss)), 1e-300) / \
+            (steps[-1] - steps[0]) * 100
+        unit = "of the total decrease"
+        numbers["late_change_per_100_steps"] = per_100
     cut = log.lr[-1] < 0.1 * log.lr[0]
     text = (f"Too slow: the loss is {ratio} and still falling ({per_100:+.3g} {unit} per 100 steps at the end)"
             + (f"; the schedule cut η from {_g(log.lr[0])} to {_g(log.lr[-1])}" if cut else "") + ".")
     if optimal_loss is not None and unit == "decades" and per_100 < 0:
-        target = max(CONVERGED_WITHIN * optimal_loss, 1e-9 * (start - optimal_loss))
+        target = tolerance(start, optimal_loss)
         needed = (math.log10(target) - math.log10(final - optimal_loss)) / per_100 * 100
         numbers["steps_needed_at_measured_rate"] = needed
         text += f" At that rate it would need about {needed:.3g} more steps to come within 10% of the optimum."
     elif per_100 >= 0:
         text += " At that rate it would not improve further; a larger η or a different optimizer may."
-    return "too_slow", text
+    return text
 
 
 def stability(log: TrainingLog) -> dict:
