@@ -38,9 +38,11 @@ def run(args, out) -> int:
     from optimlab.sweeps import report
     from optimlab.sweeps.compare import compare
 
-    if args.lr is not None or args.optimizer is not None or args.grid:
-        raise ValueError("compare tunes η itself over --lr-range and runs --optimizers: leave out --lr, "
-                         "--optimizer and --grid")
+    given = [f for f, v in (("--lr", args.lr), ("--optimizer", args.optimizer), ("--grid", args.grid or None))
+             if v is not None]
+    if given:
+        raise ValueError(f"compare tunes η itself over --lr-range, runs --optimizers and grids every hyperparameter "
+                         f"given: leave out {', '.join(given)}")
     try:
         lo, hi = (float(x) for x in args.lr_range.split(":"))
     except ValueError:

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shlex
-import sys
 from contextlib import contextmanager
+
+from optimlab.cli import common
 
 
 @contextmanager
-def progress_bar(description: str, quiet: bool):
-    """A ``progress(done, total)`` callable drawing a tqdm bar on stderr (None when quiet)."""
-    if quiet:
-        yield None
-        return
-    from tqdm import tqdm
-
-    bar = tqdm(desc=description, unit="chunk", file=sys.stderr, leave=False, dynamic_ncols=True)
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    try:
+def progress_bar(description: str, quiet: bool, unit: str = "chunk"):
+    """A ``progress(done, total)`` callable drawing a tqdm bar on stderr (None when quiet), as every command draws
+    it (:func:`optimlab.cli.common.progress`): only once work has gone on for a while, so that an input refused
+    by the library before any work ends in its one line alone."""
+    with common.progress(argparse.Namespace(quiet=quiet), description, unit=unit) as progress:
         yield progress
-    finally:
-        bar.close()
 
 
 def remember_problem_flags(parser) -> None:
