@@ -38,7 +38,7 @@ def run(args, out) -> int:
         raise ValueError("--grid does not apply to map: the two axes are always crossed")
     problem, opt, schedule, kwargs = common.build(args)
     if args.plot:
-        files.check_output_file(args.plot, files.FIGURE_FORMATS)
+        files.check_output_file(args.plot, files.FIGURE_FORMATS, "--plot")
     fixed = {k: v for k, v in common.given(args, optim.HYPERPARAMETERS).items()}
     if "period" in kwargs:
         raise ValueError("--period does not apply to map: a map records the loss once per epoch")

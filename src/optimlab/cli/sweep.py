@@ -6,6 +6,7 @@ import argparse
 import json
 import shlex
 from contextlib import contextmanager
+from pathlib import Path
 
 from optimlab.cli import common
 
@@ -69,7 +70,7 @@ def run(args, out) -> int:
     from optimlab import sweeps
     from optimlab.sweeps import spec
 
-    declared = spec.load(args.spec)
+    declared = spec.load(_spec_file(args.spec))
     with progress_bar(f"sweep {declared.name}", args.quiet or args.json) as progress:
         outcome = sweeps.run(declared, args.store, progress=progress, workers=args.workers,
                              scheduler=args.scheduler)
@@ -80,6 +81,20 @@ def run(args, out) -> int:
             f"{outcome['chunks']} chunks; {outcome['ran']} run now, {outcome['skipped']} already stored "
             f"({outcome['seconds']:.2f} s); store {args.store}")
     return 0
+
+
+def _spec_file(path: str) -> Path:
+    """The spec's path, refused in one line (exit 2) when it is missing, a folder or unreadable text."""
+    p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"sweep spec {path!r} is a folder; give a .toml file")
+    if not p.is_file():
+        raise ValueError(f"sweep spec {path!r} does not exist")
+    try:
+        p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"sweep spec {path!r} is not UTF-8 text (a TOML file is)") from None
+    return p
 
 
 def _hyper(entry: dict) -> str:
