@@ -132,7 +132,9 @@ def make(name: str | None = None, **settings) -> Schedule:
         value = default if given is None else given
         kind = SETTINGS[key].kind
         if kind in ("int0", "int1"):
-            values[key] = checks.check_int(key, value, minimum=int(kind[-1]), maximum=MAX_COUNT)
+            values[key] = checks.check_int(key, value, minimum=int(kind[-1]))
+            if values[key] > MAX_COUNT:
+                raise ValueError(f"{key} must be an integer <= 2**53 = {MAX_COUNT}, got {values[key]}")
         else:
             values[key] = checks.check_range(key, value, kind)
     return Schedule(name, values, checks.num_configs(values), SCHEDULES[name])
