@@ -145,14 +145,9 @@ EXPLAIN = [
     ("explain from with a schedule", "explain --from other.json --decay-after 1", r"leave out --decay-after"),
     ("explain from with an optimizer", "explain --from other.json --optimizer adam", r"leave out --optimizer"),
 ]
+# (lr-find's --epochs, --init-scale and schedule flags are honoured since lr_range_test takes them: test_cli_flags)
 LR_FIND = [
     ("lr-find with --lr", "lr-find --lr 0.1", r"lr-find searches the learning rate itself: leave out --lr"),
-    ("lr-find with --epochs (issue)", "lr-find --epochs 3", r"lr-find does not use --epochs: .*--grid-epochs"),
-    ("lr-find with --period", "lr-find --period 20", r"lr-find does not use --period"),
-    ("lr-find with --init-scale (issue)", "lr-find --init-scale 2", r"lr-find does not use --init-scale"),
-    ("lr-find with --decay-after (issue)", "lr-find --decay-after 2", r"lr-find does not use --decay-after"),
-    ("lr-find with --decay-factor (issue)", "lr-find --decay-factor 0.5", r"lr-find does not use --decay-factor"),
-    ("lr-find with a schedule", "lr-find --schedule cosine", r"lr-find does not use --schedule"),
     ("lr-find with --grid", "lr-find --grid", r"lr-find tests one configuration: leave out --grid"),
     ("lr-find with a list", "lr-find --optimizer momentum --momentum 0.1,0.5",
      r"give --momentum a single value, not a list"),
@@ -178,7 +173,210 @@ REPRODUCE = [
                                                                 r"optimlab report"),
     ("reproduce into a missing parent", "reproduce --out no/where", r"--out 'no/where': the folder .* does not exist"),
 ]
-CLI = HYPER + LOOP + SCHEDULE + OUTPUTS + EXPLAIN + LR_FIND + REPRODUCE
+DATA_PROBLEMS = [
+    ("hidden 0", "train --problem mlp --hidden 0", r"hidden must be an integer >= 1, got 0"),
+    ("hidden negative", "train --problem mlp --hidden -3", r"hidden must be an integer >= 1, got -3"),
+    ("hidden three layers", "train --problem mlp --hidden 4,4,4", r"hidden must give one or two layer widths, got 3"),
+    ("hidden text", "train --problem mlp --hidden wide", r"--hidden: expected one or two layer widths.*'wide'"),
+    ("hidden on softmax", "train --problem softmax-regression --hidden 3",
+     r"problem softmax-regression takes no option 'hidden'; it takes: dataset, standardize, eval_examples"),
+    ("dataset nope", "train --problem logistic-regression --dataset nope",
+     r"dataset must be one of iris, wine, breast_cancer, digits, diabetes or a path.*got 'nope'"),
+    ("dataset on linear regression", "train --dataset iris", r"--dataset applies to the data problems .*not to "
+                                                            r"linear-regression"),
+    ("dataset and data", "train --problem mlp --dataset iris --data notes.txt", r"give --dataset or --data, not both"),
+    ("eval examples 0", "train --problem logistic-regression --eval-examples 0",
+     r"eval_examples must be an integer >= 1, got 0"),
+    ("eval examples fractional", "train --problem logistic-regression --eval-examples 2.5",
+     r"--eval-examples: invalid int value: '2\.5'"),
+    ("activation sigmoid", "train --problem mlp --activation sigmoid",
+     r"--activation: invalid choice: 'sigmoid' \(choose from 'tanh', 'relu'\)"),
+    ("loss hinge", "train --problem mlp --loss hinge", r"--loss: invalid choice: 'hinge'"),
+    ("initial accumulator negative", "train --optimizer adagrad --initial-accumulator -1",
+     r"initial_accumulator must be >= 0, got -1\.0"),
+    ("initial accumulator on sgd", "train --initial-accumulator 0.1",
+     r"sgd takes no hyperparameter 'initial_accumulator'; it takes: lr"),
+    ("lr decay negative", "train --optimizer adagrad --lr-decay -0.5", r"lr_decay must be >= 0, got -0\.5"),
+    ("lr decay nan", "train --optimizer adagrad --lr-decay nan", r"lr_decay must be a finite number, got nan"),
+    ("decay after 1e30 (issue)", "train --decay-after 1000000000000000000000000000000",
+     r"after must be an integer <= 2\*\*53 = 9007199254740992, got 1000000000000000000000000000000"),
+    ("decay every beyond 2**53", "train --schedule step --decay-every 99999999999999999999999",
+     r"every must be an integer <= 2\*\*53 = 9007199254740992, got 99999999999999999999999"),
+    ("schedule steps 1e400", "train --schedule cosine --schedule-steps 1e400",
+     r"--schedule-steps: expected a whole number, got '1e400'"),
+    ("explain decay after 1e30", "explain --decay-after 1000000000000000000000000000000",
+     r"after must be an integer <= 2\*\*53 = 9007199254740992"),
+]
+MAP = [
+    ("map without --y", "map --x lr=0.01:0.1:3", r"the following arguments are required: --y"),
+    ("map axis unknown", "map --x lr=0.01:0.1:3 --y nope=1,2",
+     r"axis 'nope' is not a hyperparameter of sgd nor a loop setting; choose one of: lr, batch_size, seed"),
+    ("map log axis from 0", "map --x lr=0:1:log:3 --y seed=1,2", r"a log axis needs LOW > 0 and HIGH > 0, got lr=0:1"),
+    ("map axis of no points", "map --x lr=0.01:0.1:0 --y seed=1,2", r"the number of lr values must be an integer >= 1, "
+                                                                    r"got 0"),
+    ("map axis without values", "map --x lr --y seed=1,2", r"an axis is NAME=LOW:HIGH\[:log\]:N or NAME=v1,v2,\.\.\., "
+                                                           r"got 'lr'"),
+    ("map axis text", "map --x lr=a:b:3 --y seed=1,2", r"an axis is NAME=LOW:HIGH.*got 'lr=a:b:3'"),
+    ("map axis spacing word", "map --x lr=0.01:0.1:linear:3 --y seed=1,2", r"an axis is .*'lr=0\.01:0\.1:linear:3'"),
+    ("map the same axis twice", "map --x lr=0.01:0.1:3 --y lr=0.1,0.2", r"the two axes must differ, both are lr"),
+    ("map negative lr on an axis", "map --x lr=-1,0.1 --y seed=1,2", r"lr\[0\] must be > 0, got -1\.0"),
+    ("map batch size 0 on an axis", "map --x lr=0.01:0.1:3 --y batch_size=0,10",
+     r"batch_size must be an integer in \[1, 1000\], got 0"),
+    ("map flag and axis", "map --x lr=0.01:0.1:3 --y seed=1,2 --lr 0.1",
+     r"--lr is given and is also an axis; give one of them"),
+    ("map --grid", "map --x lr=0.01:0.1:3 --y seed=1,2 --grid", r"--grid does not apply to map"),
+    ("map --period", "map --x lr=0.01:0.1:3 --y seed=1,2 --period 20", r"--period does not apply to map"),
+    ("map list of a fixed value", "map --x lr=0.01:0.1:3 --y seed=1,2 --optimizer momentum --momentum 0.5,0.9",
+     r"momentum must be a single number on a map \(the axes hold the lists\), got \[0\.5, 0\.9\]"),
+    ("map epochs 0", "map --x lr=0.01:0.1:3 --y seed=1,2 --epochs 0", r"epochs must be an integer >= 1, got 0"),
+    ("map plot suffix", "map --x lr=0.01:0.1:3 --y seed=1,2 --plot map.txt",
+     r"--plot must end in \.png, \.pdf, \.svg, got 'map\.txt'"),
+]
+SWEEP = [
+    ("sweep spec missing", "sweep run missing.toml --store st", r"sweep spec 'missing\.toml' does not exist"),
+    ("sweep spec a folder", "sweep run sub.png --store st", r"sweep spec 'sub\.png' is a folder"),
+    ("sweep spec binary", "sweep run binary.toml --store st", r"sweep spec 'binary\.toml' is not UTF-8 text"),
+    ("sweep spec not TOML", "sweep run notes.txt --store st", r"notes\.txt: not valid TOML: Expected '='"),
+    ("sweep spec broken TOML", "sweep run broken.toml --store st",
+     r"broken\.toml: not valid TOML: Expected '\]' at the end of a table declaration \(at line 2"),
+    ("sweep spec unknown key", "sweep run colour.toml --store st",
+     r"spec takes no key 'colour'; it takes: chunk_size, grid, loop, name"),
+    ("sweep spec negative lr", "sweep run neglr.toml --store st", r"lr\[0\] must be > 0, got -0\.01"),
+    ("sweep spec log range from 0", "sweep run logzero.toml --store st",
+     r"grid\.lr\.log must satisfy 0 < lo < hi, got \[0\.0, 1\.0\]"),
+    ("sweep spec unknown optimizer", "sweep run lion.toml --store st", r"unknown optimizer 'lion'; choose one of: sgd"),
+    ("sweep spec unknown problem", "sweep run noproblem.toml --store st", r"unknown problem 'nope'; choose one of"),
+    ("sweep spec epochs 0", "sweep run epochs0.toml --store st", r"loop\.epochs must be an integer >= 1, got 0"),
+    ("sweep spec seeds 0", "sweep run seeds0.toml --store st", r"loop\.seeds must be an integer >= 1, got 0"),
+    ("sweep store is a file", "sweep run good.toml --store notes.txt", r"store 'notes\.txt' is not a folder"),
+    ("sweep workers 0", "sweep run good.toml --store st --workers 0", r"workers must be an integer >= 1, got 0"),
+    ("sweep workers and scheduler", "sweep run good.toml --store st --workers 2 --scheduler tcp://127.0.0.1:1",
+     r"argument --scheduler: not allowed with argument --workers"),
+    ("sweep show without a store", "sweep show --store nowhere", r"no sweep store in 'nowhere' \(expected "
+                                                                 r"sweeps\.sqlite there\)"),
+    ("sweep show top 0", "sweep show --store mine --top 0", r"top must be an integer >= 1, got 0"),
+    ("sweep without an action", "sweep", r"the following arguments are required: ACTION"),
+]
+TUNE = [
+    ("tune storage unknown", "tune --search lr=0.001:0.1:log --storage bogus",
+     r"storage must be sqlite:///FILE, journal:FILE or an RDB URL, got 'bogus'"),
+    ("tune SQLite for several workers", "tune --search lr=0.001:0.1:log --storage sqlite:///x.db --workers 2",
+     r"SQLite must not be used by several workers"),
+    ("tune workers without storage", "tune --search lr=0.001:0.1:log --workers 2",
+     r"several workers need a shared storage: --storage journal:FILE or an RDB URL"),
+    ("tune workers 0", "tune --search lr=0.001:0.1:log --workers 0 --storage journal:j.log",
+     r"workers must be an integer >= 1, got 0"),
+    ("tune cmaes on one axis", "tune --search lr=0.001:0.1:log --sampler cmaes",
+     r"sampler cmaes needs at least two searched hyperparameters; use tpe for one"),
+    ("tune sampler unknown", "tune --search lr=0.001:0.1:log --sampler grid",
+     r"--sampler: invalid choice: 'grid' \(choose from 'tpe', 'cmaes', 'random'\)"),
+    ("tune trials 0", "tune --search lr=0.001:0.1:log --trials 0", r"trials must be an integer >= 1, got 0"),
+    ("tune seeds 0", "tune --search lr=0.001:0.1:log --seeds 0", r"seeds must be an integer >= 1, got 0"),
+    ("tune log search from 0", "tune --search lr=0:0.1:log", r"search axis lr must have 0 < LOW < HIGH, got 0\.0:0\.1"),
+    ("tune search reversed", "tune --search lr=0.1:0.001", r"search axis lr must have LOW < HIGH, got 0\.1:0\.001"),
+    ("tune search without a range", "tune --search lr",
+     r"search axis must look like NAME=LOW:HIGH or NAME=LOW:HIGH:log, got 'lr'"),
+    ("tune search unknown", "tune --search nope=0:1", r"sgd takes no hyperparameter 'nope'; it takes: lr"),
+    ("tune search out of range", "tune --search momentum=0:1 --optimizer momentum",
+     r"momentum\[1\] must be in \[0, 1\), got 1\.0"),
+    ("tune nothing to search", "tune", r"give at least one hyperparameter to search, e\.g\. --search lr=1e-4:10:log"),
+    ("tune searched and fixed", "tune --search lr=0.001:0.1:log --lr 0.1", r"lr is both searched and fixed"),
+    ("tune a list fixed", "tune --search lr=0.001:0.1:log --optimizer momentum --momentum 0.5,0.9",
+     r"--momentum takes one value in tune .*got \[0\.5, 0\.9\]"),
+    ("tune --grid", "tune --search lr=0.001:0.1:log --grid", r"--grid does not apply to tune"),
+]
+COMPARE = [
+    ("compare lr range reversed", "compare --out r --lr-range 1:0.1", r"lr_range must have low < high, got 1\.0:0\.1"),
+    ("compare lr range text", "compare --out r --lr-range abc", r"--lr-range must look like LOW:HIGH, got 'abc'"),
+    ("compare lr range from 0", "compare --out r --lr-range 0:1", r"lr_range\[0\] must be > 0, got 0\.0"),
+    ("compare points 0", "compare --out r --points 0", r"points must be an integer >= 2, got 0"),
+    ("compare seeds 5", "compare --out r --seeds 5", r"seeds must be an integer >= 10, got 5"),
+    ("compare tune seeds 0", "compare --out r --tune-seeds 0", r"tune_seeds must hold at least one seed, got none"),
+    ("compare unknown optimizer", "compare --out r --optimizers sgd,lion",
+     r"unknown optimizer 'lion'; choose one of: sgd"),
+    ("compare no optimizers", "compare --out r --optimizers ''",
+     r"--optimizers must name optimizers separated by commas \(of: sgd, .*\), got ''"),
+    ("compare empty optimizer entry", "compare --out r --optimizers sgd,,adam", r"--optimizers must name .*'sgd,,adam'"),
+    ("compare target nan", "compare --out r --target nan", r"--target must be a finite loss, got nan"),
+    ("compare target inf", "compare --out r --target inf", r"--target must be a finite loss, got inf"),
+    ("compare into a file", "compare --out notes.txt", r"--out 'notes\.txt' is a file, not a folder"),
+    ("compare into a user's folder", "compare --out mine", r"--out 'mine' holds files optimlab did not write "
+                                                           r"\(keep\.txt\)"),
+    ("compare with --lr", "compare --out r --lr 0.1", r"leave out --lr$"),
+    ("compare with --optimizer", "compare --out r --optimizer adam", r"leave out --optimizer$"),
+    ("compare with --grid", "compare --out r --grid", r"leave out --grid$"),
+    ("compare without --out", "compare", r"the following arguments are required: --out"),
+]
+TRANSLATE = [
+    ("translate target jax", "translate adam --to jax",
+     r"--to: invalid choice: 'jax' \(choose from 'torch', 'optax', 'keras', 'gluon'\)"),
+    ("translate without a target", "translate adam", r"the following arguments are required: --to"),
+    ("translate unknown optimizer", "translate lion --to torch", r"argument optimizer: invalid choice: 'lion'"),
+    ("translate unknown convention", "translate adam --to torch --from nope",
+     r"--from: invalid choice: 'nope' \(choose from 'lecture', 'torch', 'optax', 'keras', 'gluon'\)"),
+    ("translate lr negative", "translate adam --to torch --lr -1", r"lr must be > 0, got -1\.0"),
+    ("translate foreign hyperparameter", "translate adam --to torch --momentum 0.9",
+     r"adam takes no hyperparameter 'momentum'; it takes: lr, beta1, beta2, eps"),
+    ("translate a list", "translate adam --to torch --lr 0.1,0.2",
+     r"translate takes one value per hyperparameter, got lr=\[0\.1, 0\.2\]"),
+    ("translate unknown schedule", "translate adam --to torch --schedule nope", r"--schedule: invalid choice: 'nope'"),
+    ("translate foreign option", "translate sgd --to torch --centered",
+     r"sgd takes no hyperparameter 'centered'; it takes: lr \(options: weight_decay, decoupled\)"),
+    ("translate beta1 1", "translate adam --to torch --beta1 1", r"beta1 must be in \[0, 1\), got 1\.0"),
+    ("translate adadelta lr without multiplier", "translate adadelta --to torch --lr 0.5",
+     r"adadelta takes no hyperparameter 'lr'.*lr_multiplier=True or convention='torch'"),
+]
+PLAYGROUND = [
+    ("playground port 70000", "playground --port 70000", r"port must be an integer in \[0, 65535\], got 70000"),
+    ("playground port negative", "playground --port -1", r"port must be an integer in \[0, 65535\], got -1"),
+    ("playground port text", "playground --port abc", r"--port: invalid int value: 'abc'"),
+    ("playground host elsewhere", "playground --host 8.8.8.8 --no-browser",
+     r"--host '8\.8\.8\.8' is not an address of this machine \(default 127\.0\.0\.1: this machine only\)"),
+    ("playground host unresolvable", "playground --host 'not a host'",
+     r"--host 'not a host' is not an address or a name this machine can resolve"),
+]
+EXPLAIN_LOG = [
+    ("log missing", "explain --log missing.csv", r"log 'missing\.csv' does not exist"),
+    ("log suffix", "explain --log notes.txt", r"log must be a \.csv or \.json file, got 'notes\.txt'"),
+    ("log without lr", "explain --log nolr.csv",
+     r"nolr\.csv has no 'lr' column \(it has: step, loss\); required: step, loss, lr"),
+    ("log text loss", "explain --log textloss.csv", r"textloss\.csv: loss in record 2 is not a number: 'x'"),
+    ("log header only", "explain --log headeronly.csv", r"headeronly\.csv must have at least 2 records, got 0"),
+    ("log empty", "explain --log empty.csv", r"empty\.csv is empty"),
+    ("log broken JSON", "explain --log broken.json", r"broken\.json is not valid JSON: Expecting ',' delimiter"),
+    ("log and from", "explain --log nolr.csv --from other.json", r"give --log or --from, not both"),
+    ("log with run flags", "explain --log nolr.csv --lr 0.1 --no-standardize",
+     r"--log reads a training log as it was written: leave out --no-standardize, --lr"),
+    ("log optimal loss text", "explain --log nolr.csv --optimal-loss abc", r"--optimal-loss: invalid float value: "
+                                                                          r"'abc'"),
+    ("from with a switch", "explain --from other.json --no-standardize", r"leave out --no-standardize"),
+]
+CLI = HYPER + LOOP + SCHEDULE + OUTPUTS + EXPLAIN + LR_FIND + REPRODUCE + DATA_PROBLEMS + MAP + SWEEP + TUNE + COMPARE \
+    + TRANSLATE + PLAYGROUND + EXPLAIN_LOG
+
+
+GOOD_SPEC = """name = "a"
+[problem]
+name = "quadratic-2d"
+[optimizer]
+name = "momentum"
+[grid]
+lr = [0.01, 0.1]
+[loop]
+seeds = 1
+epochs = 2
+batch_size = 1
+"""
+SPECS = {"good.toml": GOOD_SPEC, "broken.toml": 'name = "a"\n[problem\n',
+         "colour.toml": GOOD_SPEC.replace('name = "a"', 'name = "a"\ncolour = 1', 1),
+         "neglr.toml": GOOD_SPEC.replace("lr = [0.01, 0.1]", "lr = [-0.01, 0.1]"),
+         "logzero.toml": GOOD_SPEC.replace("lr = [0.01, 0.1]", "lr = {log = [0, 1], num = 5}"),
+         "lion.toml": GOOD_SPEC.replace('name = "momentum"', 'name = "lion"'),
+         "noproblem.toml": GOOD_SPEC.replace('name = "quadratic-2d"', 'name = "nope"'),
+         "epochs0.toml": GOOD_SPEC.replace("epochs = 2", "epochs = 0"),
+         "seeds0.toml": GOOD_SPEC.replace("seeds = 1", "seeds = 0")}
+LOGS = {"nolr.csv": "step,loss\n1,2\n2,1\n", "textloss.csv": "step,loss,lr\n1,2,0.1\n2,x,0.1\n",
+        "headeronly.csv": "step,loss,lr\n", "empty.csv": "", "broken.json": "[1,2"}
 
 
 def _workspace(folder):
@@ -189,6 +387,11 @@ def _workspace(folder):
     (folder / "mine").mkdir()
     (folder / "mine" / "keep.txt").write_text("mine")
     (folder / "other.json").write_text(json.dumps({"hello": 1}))
+    for name, text in SPECS.items():
+        (folder / name).write_text(text)
+    (folder / "binary.toml").write_bytes(b"\xff\xfe\x00")
+    for name, text in LOGS.items():
+        (folder / name).write_text(text)
     return {p.relative_to(folder) for p in folder.rglob("*")}
 
 
@@ -333,6 +536,69 @@ API = [
 ]
 
 
+API += [
+    ("grid of text (issue)", lambda: optimlab.optim.grid(lr=["a"]), r"lr must be a number or a list of numbers, "
+                                                                     r"got \['a'\]"),
+    ("grid of a string", lambda: optimlab.optim.grid(lr="fast"), r"lr must be a number or a list of numbers, "
+                                                                 r"got 'fast'"),
+    ("grid of nothing", lambda: optimlab.optim.grid(lr=[]), r"lr must be a number or a non-empty 1-D list .*shape "
+                                                             r"\(0,\)"),
+    ("grid of None", lambda: optimlab.optim.grid(lr=None), r"lr must be a number or a list of numbers, got None"),
+    ("grid of a table", lambda: optimlab.optim.grid(lr=[[0.1, 0.2]]), r"lr must be .*1-D list.*shape \(1, 2\)"),
+    ("grid of inf", lambda: optimlab.optim.grid(lr=[0.1], momentum=[0, float("inf")]),
+     r"momentum\[1\] must be a finite number, got inf"),
+    ("schedule after 1e30 (issue)", lambda: optimlab.schedules.make("lecture", after=10 ** 30),
+     r"after must be an integer <= 2\*\*53 = 9007199254740992, got 10{30}"),
+    ("schedule steps beyond 2**53", lambda: optimlab.schedules.make("cosine", steps=2 ** 53 + 1),
+     r"steps must be an integer <= 2\*\*53 = 9007199254740992, got 9007199254740993"),
+    ("unknown convention", lambda: optimlab.optim.make("adam", convention="nope"),
+     r"unknown convention 'nope'; choose one of: lecture, torch, optax, keras, gluon"),
+    ("translate to jax", lambda: _translate("adam", "jax"), r"unknown target library 'jax'; choose one of: torch"),
+    ("translate from an unknown convention", lambda: _translate("adam", "torch", source="nope"),
+     r"unknown convention 'nope'"),
+    ("map axis without values", lambda: _maps().parse("lr"), r"an axis is NAME=LOW:HIGH\[:log\]:N or NAME=v1,v2"),
+    ("map axis of no points", lambda: _maps().parse("lr=1:0.1:log:0"), r"the number of lr values must be an integer "
+                                                                       r">= 1, got 0"),
+    ("tune log axis from 0", lambda: _tune_axis("lr=0:1:log"), r"search axis lr must have 0 < LOW < HIGH, got 0\.0:1"),
+    ("mlp hidden 0", lambda: optimlab.problems.make("mlp", dataset="iris", hidden=0),
+     r"hidden must be an integer >= 1, got 0"),
+    ("mlp activation sigmoid", lambda: optimlab.problems.make("mlp", dataset="iris", activation="sigmoid"),
+     r"activation must be one of tanh, relu, got 'sigmoid'"),
+    ("dataset nope", lambda: optimlab.problems.make("logistic-regression", dataset="nope"),
+     r"dataset must be one of iris, wine, breast_cancer, digits, diabetes or a path .*got 'nope'"),
+    ("eval examples 0", lambda: optimlab.problems.make("logistic-regression", dataset="iris", eval_examples=0),
+     r"eval_examples must be an integer >= 1, got 0"),
+    ("sweep spec without optimizer", lambda: _spec().validate({"name": "a"}),
+     r"spec needs \[optimizer\] with name = one of: sgd, momentum"),
+    ("initial accumulator negative", lambda: optimlab.optim.make("adagrad", initial_accumulator=-1),
+     r"initial_accumulator must be >= 0, got -1\.0"),
+]
+
+
+def _translate(*args, **kwargs):
+    from optimlab.translate import translate
+
+    return translate(*args, **kwargs)
+
+
+def _maps():
+    import optimlab.maps
+
+    return optimlab.maps
+
+
+def _tune_axis(text):
+    from optimlab.sweeps.tune import Axis
+
+    return Axis.parse(text)
+
+
+def _spec():
+    from optimlab.sweeps import spec
+
+    return spec
+
+
 @pytest.mark.parametrize("what,call,message", API, ids=[c[0] for c in API])
 def test_api_refuses_with_a_clear_message(what, call, message):
     with pytest.raises(ValueError, match=message):
@@ -444,6 +710,29 @@ def test_the_table_is_large():
     cli = len(CLI) + len(DATA)
     api = len(API) + len(DATA)
     assert cli + api >= 150, (cli, api)
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_outputs_get_the_mode_open_would_give(umask, tmp_path):
+    """write_atomic stages in a mkstemp file (mode 0600); the output gets what ``open(path, "w")`` gives: 0o666 &
+    ~umask for a new file, an existing file's own mode when it is replaced."""
+    import os
+
+    old = os.umask(umask)
+    try:
+        files.write_atomic(tmp_path / "new.json", "{}")
+        with open(tmp_path / "plain.json", "w") as f:  # the reference: what a normal open() leaves
+            f.write("{}")
+        existing = tmp_path / "kept.json"
+        existing.write_text("old")
+        existing.chmod(0o640)
+        files.write_atomic(existing, "new")
+    finally:
+        os.umask(old)
+    mode = (tmp_path / "new.json").stat().st_mode & 0o777
+    assert mode == (tmp_path / "plain.json").stat().st_mode & 0o777 == 0o666 & ~umask
+    assert existing.stat().st_mode & 0o777 == 0o640 and existing.read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no staging file left
 
 
 # -- what the loader accepts: the same numbers whatever the spelling ------------------------------------------------

@@ -51,8 +51,8 @@ def write_all(outputs: dict) -> list[Path]:
                 fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
                 staged.append((tmp, target))
                 with os.fdopen(fd, "wb") as f:
+                    os.fchmod(f.fileno(), _mode_of(target))  # mkstemp makes it private (0600)
                     f.write(data.encode("utf-8") if isinstance(data, str) else data)
-                os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; an output is an ordinary file
             except OSError as e:
                 raise OSError(f"cannot write {str(target)!r}: {e.strerror or e}") from None
         for tmp, target in staged:
@@ -69,8 +69,26 @@ def write_atomic(path, data: bytes | str) -> Path:
     return write_all({path: data})[0]
 
 
+def _mode_of(target: Path) -> int:
+    """The permissions ``open(target, "w")`` would leave: an existing file keeps its own, a new one gets
+    0o666 & ~umask (0644 under the usual umask 022)."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
 def _umask() -> int:
-    mask = os.umask(0)
+    """The process's umask, read from /proc where it can be: setting it to read it (the portable way) would, for a
+    moment, give files that other threads create (the playground's server, Dask's) the wrong permissions."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
 

@@ -70,6 +70,11 @@ class Setting(NamedTuple):
     meaning: str
 
 
+# The largest integer setting (epochs or updates): every count up to 2**53 is exact in float64 and its differences
+# with an epoch or step stay far inside int64, where numpy computes the formulas. A larger one (the CLI reads any
+# number of digits) would end in numpy's OverflowError; no run has that many epochs or updates anyway.
+MAX_COUNT = 2**53
+
 SETTINGS = {
     "after": Setting("int0", "--decay-after", "epochs run at the initial η before the decay starts"),
     "factor": Setting("positive", "--decay-factor", "multiplier applied at each decay"),
@@ -128,6 +133,8 @@ def make(name: str | None = None, **settings) -> Schedule:
         kind = SETTINGS[key].kind
         if kind in ("int0", "int1"):
             values[key] = checks.check_int(key, value, minimum=int(kind[-1]))
+            if values[key] > MAX_COUNT:
+                raise ValueError(f"{key} must be an integer <= 2**53 = {MAX_COUNT}, got {values[key]}")
         else:
             values[key] = checks.check_range(key, value, kind)
     return Schedule(name, values, checks.num_configs(values), SCHEDULES[name])

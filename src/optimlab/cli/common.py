@@ -85,6 +85,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         sched.add_argument(setting.flag, dest=f"schedule_{name}", type=numbers if setting.kind not in
                            ("int0", "int1") else integer, default=None, help=setting.meaning)
     RUN_OPTIONS[:] = [a.dest for a in parser._actions if a.dest not in before]
+    # every option by its flag as written (--no-standardize stores standardize=False) and its default
+    RUN_FLAGS.update({a.dest: max(a.option_strings, key=len) for a in parser._actions if a.dest not in before})
+    RUN_DEFAULTS.update({a.dest: a.default for a in parser._actions if a.dest not in before})
 
 
 def add_quiet(parser: argparse.ArgumentParser) -> None:
@@ -93,11 +96,11 @@ def add_quiet(parser: argparse.ArgumentParser) -> None:
 
 def given_run_options(args) -> list[str]:
     """The flags of add_run_arguments that the user gave, as written on the command line."""
-    return [RUN_FLAGS.get(dest, flag(dest)) for dest in RUN_OPTIONS
-            if getattr(args, dest, None) not in (None, False)]
+    return [RUN_FLAGS[dest] for dest in RUN_OPTIONS if getattr(args, dest, None) != RUN_DEFAULTS[dest]]
 
 
-RUN_FLAGS = {f"schedule_{name}": s.flag for name, s in schedules.SETTINGS.items()}
+RUN_FLAGS: dict[str, str] = {}  # dest -> flag, filled by add_run_arguments
+RUN_DEFAULTS: dict = {}  # dest -> default, filled by add_run_arguments
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 from optimlab import optim
 from optimlab.cli import common
@@ -38,15 +39,22 @@ def run(args, out) -> int:
     from optimlab.sweeps import report
     from optimlab.sweeps.compare import compare
 
-    if args.lr is not None or args.optimizer is not None or args.grid:
-        raise ValueError("compare tunes η itself over --lr-range and runs --optimizers: leave out --lr, "
-                         "--optimizer and --grid")
+    given = [f for f, v in (("--lr", args.lr), ("--optimizer", args.optimizer), ("--grid", args.grid or None))
+             if v is not None]
+    if given:
+        raise ValueError(f"compare tunes η itself over --lr-range, runs --optimizers and grids every hyperparameter "
+                         f"given: leave out {', '.join(given)}")
     try:
         lo, hi = (float(x) for x in args.lr_range.split(":"))
     except ValueError:
         raise ValueError(f"--lr-range must look like LOW:HIGH, got {args.lr_range!r}") from None
     grid = {k: v if isinstance(v, list) else [v] for k, v in common.given(args, optim.HYPERPARAMETERS).items()}
-    names = args.optimizers.split(",") if args.optimizers else None
+    names = None if args.optimizers is None else args.optimizers.split(",")
+    if names is not None and not all(name.strip() for name in names):
+        raise ValueError(f"--optimizers must name optimizers separated by commas (of: {', '.join(optim.OPTIMIZERS)}), "
+                         f"got {args.optimizers!r}")
+    if args.target is not None and not math.isfinite(args.target):
+        raise ValueError(f"--target must be a finite loss, got {args.target}")
     # the problem, schedule and loop as every command builds them; the hyperparameters are compare's grid
     plain = {**vars(args), **dict.fromkeys(grid)}
     _, _, schedule, kwargs = common.build(argparse.Namespace(**plain))

@@ -8,6 +8,7 @@ import textwrap
 
 from optimlab.analysis.log_diagnosis import diagnose_log
 from optimlab.analysis.logs import read_log
+from optimlab.cli import common
 
 
 def add_arguments(parser) -> None:
@@ -21,6 +22,10 @@ def add_arguments(parser) -> None:
 def run(args, out) -> int:
     if args.source:
         raise ValueError("give --log or --from, not both")
+    extra = common.given_run_options(args)
+    if extra:
+        raise ValueError(f"--log reads a training log as it was written: leave out {', '.join(extra)} (they "
+                         f"describe a new run; give them without --log to run one)")
     log = read_log(args.log)
     d = diagnose_log(log, optimal_loss=args.optimal_loss)
     if args.json:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from optimlab import files, optim
 from optimlab.cli import common
 from optimlab.maps import parse, stability_map
+from optimlab.text import number
 
 
 def register(commands) -> None:
@@ -35,7 +38,7 @@ def run(args, out) -> int:
         raise ValueError("--grid does not apply to map: the two axes are always crossed")
     problem, opt, schedule, kwargs = common.build(args)
     if args.plot:
-        files.check_output_file(args.plot, files.FIGURE_FORMATS)
+        files.check_output_file(args.plot, files.FIGURE_FORMATS, "--plot")
     fixed = {k: v for k, v in common.given(args, optim.HYPERPARAMETERS).items()}
     if "period" in kwargs:
         raise ValueError("--period does not apply to map: a map records the loss once per epoch")
@@ -51,7 +54,16 @@ def run(args, out) -> int:
     cells = result.diverged.size
     out(f"{result.optimizer} on {problem.name}: {len(y.values)} × {len(x.values)} cells ({y.name} × {x.name}), "
         f"batch {result.settings['batch_size']}, {result.settings['epochs']} epochs, in {result.seconds:.2f} s")
+    if fixed or schedule.name != "constant":
+        out("  fixed: " + ", ".join([f"{k} {v:g}" for k, v in fixed.items()]
+                                    + ([f"schedule {schedule.describe()}"] if schedule.name != "constant" else [])))
     out(f"  diverged: {int(result.diverged.sum())} of {cells} cells")
+    best = _best_cell(result)
+    if best is not None:
+        (row, col), loss = best
+        out(f"  lowest final loss: {number(loss)} at {x.name} {number(x.values[col])}, {y.name} "
+            f"{number(y.values[row])}" + ("" if result.optimal_loss is None else
+                                            f" (optimum {number(result.optimal_loss)})"))
     if theory:
         facts = [f"λ_max {theory['lambda_max']:.4g}"]
         if theory.get("lambda_min") is not None:
@@ -65,3 +77,12 @@ def run(args, out) -> int:
     if args.plot:
         out(f"  figure written to {args.plot}")
     return 0
+
+
+def _best_cell(result):
+    """((row, col), final loss) of the cell with the lowest final loss that did not diverge; None if all did."""
+    loss = np.where(result.diverged | ~np.isfinite(result.final_loss), np.inf, result.final_loss)
+    if not np.isfinite(loss).any():
+        return None
+    row, col = np.unravel_index(int(np.argmin(loss)), loss.shape)
+    return (int(row), int(col)), float(loss[row, col])

@@ -2,31 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shlex
-import sys
 from contextlib import contextmanager
+from pathlib import Path
+
+from optimlab.cli import common
 
 
 @contextmanager
-def progress_bar(description: str, quiet: bool):
-    """A ``progress(done, total)`` callable drawing a tqdm bar on stderr (None when quiet)."""
-    if quiet:
-        yield None
-        return
-    from tqdm import tqdm
-
-    bar = tqdm(desc=description, unit="chunk", file=sys.stderr, leave=False, dynamic_ncols=True)
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    try:
+def progress_bar(description: str, quiet: bool, unit: str = "chunk"):
+    """A ``progress(done, total)`` callable drawing a tqdm bar on stderr (None when quiet), as every command draws
+    it (:func:`optimlab.cli.common.progress`): only once work has gone on for a while, so that an input refused
+    by the library before any work ends in its one line alone."""
+    with common.progress(argparse.Namespace(quiet=quiet), description, unit=unit) as progress:
         yield progress
-    finally:
-        bar.close()
 
 
 def remember_problem_flags(parser) -> None:
@@ -79,7 +70,7 @@ def run(args, out) -> int:
     from optimlab import sweeps
     from optimlab.sweeps import spec
 
-    declared = spec.load(args.spec)
+    declared = spec.load(_spec_file(args.spec))
     with progress_bar(f"sweep {declared.name}", args.quiet or args.json) as progress:
         outcome = sweeps.run(declared, args.store, progress=progress, workers=args.workers,
                              scheduler=args.scheduler)
@@ -90,6 +81,20 @@ def run(args, out) -> int:
             f"{outcome['chunks']} chunks; {outcome['ran']} run now, {outcome['skipped']} already stored "
             f"({outcome['seconds']:.2f} s); store {args.store}")
     return 0
+
+
+def _spec_file(path: str) -> Path:
+    """The spec's path, refused in one line (exit 2) when it is missing, a folder or unreadable text."""
+    p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"sweep spec {path!r} is a folder; give a .toml file")
+    if not p.is_file():
+        raise ValueError(f"sweep spec {path!r} does not exist")
+    try:
+        p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"sweep spec {path!r} is not UTF-8 text (a TOML file is)") from None
+    return p
 
 
 def _hyper(entry: dict) -> str:

@@ -7,6 +7,7 @@ import json
 from optimlab import optim
 from optimlab.cli import common
 from optimlab.cli.sweep import problem_flags, progress_bar, remember_problem_flags
+from optimlab.loop import default_batch_size
 
 
 def register(commands) -> None:
@@ -39,14 +40,20 @@ def run(args, out) -> int:
 
     axes = [Axis.parse(text) for text in args.search]
     fixed = common.given(args, optim.HYPERPARAMETERS)
-    if args.grid or any(isinstance(v, list) for v in fixed.values()):
-        raise ValueError("tune searches ranges (--search); fixed hyperparameters take one value each, not lists")
+    if args.grid:
+        raise ValueError("--grid does not apply to tune: it searches ranges (--search NAME=LOW:HIGH)")
+    for name, value in fixed.items():
+        if isinstance(value, list):
+            raise ValueError(f"{common.flag(name)} takes one value in tune (search a range with --search "
+                             f"{name}=LOW:HIGH), got {value}")
     flags = problem_flags(args)  # before build, which may move --data into a data problem's options
     problem, opt, schedule, kwargs = common.build(args)
     seed = kwargs.pop("seed", 1)
-    with progress_bar("tune", args.quiet or args.json) as progress:
+    # train's default batch size for this problem, written out: the study's pruning counts updates per epoch by it
+    loop = {"batch_size": default_batch_size(problem.n_examples), **kwargs, "schedule": schedule}
+    with progress_bar("tune", args.quiet or args.json, unit="trial") as progress:
         result = tune(problem, opt.name, axes, fixed=fixed, trials=args.trials, seeds=args.seeds, seed=seed,
-                      loop={**kwargs, "schedule": schedule}, sampler=args.sampler, storage=args.storage,
+                      loop=loop, sampler=args.sampler, storage=args.storage,
                       study_name=args.study_name, workers=args.workers, prune=not args.no_prune,
                       progress=progress)
     if args.json:

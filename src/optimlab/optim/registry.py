@@ -133,10 +133,16 @@ def _is_float(params) -> bool:
 
 
 def grid(**lists) -> dict[str, np.ndarray]:
-    """Cross lists of hyperparameter values: ``grid(lr=[.1, .2], momentum=[0, .9])`` gives 4 paired configurations."""
-    names = list(lists)
-    rows = list(itertools.product(*(np.atleast_1d(np.asarray(lists[n], dtype=float)) for n in names)))
-    return {n: np.array([row[i] for row in rows]) for i, n in enumerate(names)}
+    """Cross lists of hyperparameter values: ``grid(lr=[.1, .2], momentum=[0, .9])`` gives 4 paired configurations,
+    in the order of ``itertools.product`` (the last name varies fastest). Each value is a number or a non-empty 1-D
+    list of finite numbers; anything else raises ``ValueError`` naming it (ranges are checked by :func:`make`)."""
+    for name, value in lists.items():
+        if value is None:  # numpy would read it as NaN
+            raise ValueError(f"{name} must be a number or a list of numbers, got None")
+    values = {n: np.atleast_1d(checks.as_values(n, v)) for n, v in lists.items()}
+    if not values:
+        return {}
+    return {n: axis.ravel() for n, axis in zip(values, np.meshgrid(*values.values(), indexing="ij"))}
 
 
 def describe(name: str) -> dict:
