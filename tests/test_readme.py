@@ -174,6 +174,16 @@ def test_ci_runs_the_readme_test_command():
     assert "README.md" in ci and "pytest" in ci
 
 
+def test_readme_opens_with_install_and_main_job_then_install_and_tests():
+    """The first block installs and runs the main job; the second is the line .ci/run greps and runs."""
+    first, second = BLOCKS[:2]
+    assert first.language == second.language == "bash"
+    assert re.match(r"^python3 -m venv \.venv && \.venv/bin/pip install \.$", first.code.splitlines()[0])
+    assert first.code.splitlines()[1].startswith(".venv/bin/optimlab reproduce")
+    ci_line = re.search(r"(?m)^python3 -m venv .*pytest.*$", README.read_text(encoding="utf-8")).group(0)
+    assert second.code == ci_line
+
+
 @pytest.mark.parametrize("text,expected", [
     ("optimlab train --lr 0.1  # a comment", [["train", "--lr", "0.1"]]),
     ("optimlab train --save r.json && optimlab explain --from r.json", [["train", "--save", "r.json"],
