@@ -8,10 +8,13 @@
 - install lines (``python3 -m venv``, ``pip install``, and the line that runs the tests) are skipped: they are the
   steps CI itself runs (``.ci/run`` takes its test command from the README);
 - ``text`` blocks are output and file trees: shown, not run;
+- ``<!-- readme-test: file: NAME -->`` on the line right above a block makes it a file the README tells the reader to
+  save (a ``toml`` spec): it must parse, and it is written as NAME into the folder of every block after it;
 - ``<!-- readme-test: skip: REASON -->`` on the line right above a block skips it, for blocks that cannot run in a
-  test (a server, an optional extra); the reason is required.
+  test (a server, a cluster of machines); the reason is required.
 
-Every line must exit 0. Sections other branches add are picked up by the same rules.
+Each folder holds a link to the checkout's ``examples/``: the README's commands run from the repository's root.
+Every line must exit 0, and no code block may be indented instead of fenced (it would escape all this).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +37,8 @@ README = ROOT / "README.md"
 RUN = {"bash": "shell", "sh": "shell", "shell": "shell", "console": "shell", "python": "python", "py": "python"}
 SHOWN = {"text"}
 SKIP = re.compile(r"^<!--\s*readme-test:\s*skip:\s*(\S.*?)\s*-->$")
+FILE = re.compile(r"^<!--\s*readme-test:\s*file:\s*([\w.-]+)\s*-->$")
+PARSE = {"toml": tomllib.loads}
 
 
 @dataclass
@@ -41,6 +47,7 @@ class Block:
     language: str
     code: str
     skip: str | None
+    file: str | None = None  # the name the README saves this block under
 
 
 def blocks(text: str) -> list[Block]:
@@ -53,8 +60,9 @@ def blocks(text: str) -> list[Block]:
         start = i + 1
         end = next(j for j in range(start, len(lines)) if lines[j].rstrip() == "```")
         above = lines[i - 1].strip() if i > 0 else ""
-        skip = SKIP.match(above)
-        found.append(Block(start + 1, fence.group(1), "\n".join(lines[start:end]), skip and skip.group(1)))
+        skip, file = SKIP.match(above), FILE.match(above)
+        found.append(Block(start + 1, fence.group(1), "\n".join(lines[start:end]), skip and skip.group(1),
+                           file and file.group(1)))
         i = end + 1
     return found
 
@@ -64,8 +72,17 @@ BLOCKS = blocks(README.read_text(encoding="utf-8"))
 
 def test_every_block_says_what_it_is():
     for b in BLOCKS:
-        assert b.language in RUN or b.language in SHOWN, \
-            f"README.md:{b.line}: a code block needs a language: one of {sorted(RUN)} (run) or text (shown)"
+        assert b.language in RUN or b.language in SHOWN or (b.file and b.language in PARSE), \
+            f"README.md:{b.line}: a code block needs a language: one of {sorted(RUN)} (run) or text (shown), " \
+            f"or a file marker and one of {sorted(PARSE)}"
+
+
+FILES = [b for b in BLOCKS if b.file]
+
+
+@pytest.mark.parametrize("block", FILES, ids=[f"README.md:{b.line} {b.file}" for b in FILES])
+def test_saved_files_parse(block):
+    PARSE[block.language](block.code)
 
 
 def test_no_indented_code_blocks():
@@ -125,6 +142,10 @@ def test_readme_block_runs_as_written(block, tmp_path, monkeypatch, capsys, shel
     if block.skip:
         pytest.skip(block.skip)
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "examples").symlink_to(ROOT / "examples", target_is_directory=True)
+    for saved in FILES:
+        if saved.line < block.line:
+            (tmp_path / saved.file).write_text(saved.code + "\n", encoding="utf-8")
     if RUN[block.language] == "python":
         exec(compile(block.code, f"README.md:{block.line}", "exec"), {"__name__": "__readme__"})
         return
@@ -153,6 +174,16 @@ def test_ci_runs_the_readme_test_command():
     assert "README.md" in ci and "pytest" in ci
 
 
+def test_readme_opens_with_install_and_main_job_then_install_and_tests():
+    """The first block installs and runs the main job; the second is the line .ci/run greps and runs."""
+    first, second = BLOCKS[:2]
+    assert first.language == second.language == "bash"
+    assert re.match(r"^python3 -m venv \.venv && \.venv/bin/pip install \.$", first.code.splitlines()[0])
+    assert first.code.splitlines()[1].startswith(".venv/bin/optimlab reproduce")
+    ci_line = re.search(r"(?m)^python3 -m venv .*pytest.*$", README.read_text(encoding="utf-8")).group(0)
+    assert second.code == ci_line
+
+
 @pytest.mark.parametrize("text,expected", [
     ("optimlab train --lr 0.1  # a comment", [["train", "--lr", "0.1"]]),
     ("optimlab train --save r.json && optimlab explain --from r.json", [["train", "--save", "r.json"],
@@ -166,7 +197,10 @@ def test_how_lines_are_read(text, expected):
 
 
 def test_markers_and_install_lines_are_recognised():
-    found = blocks("text\n<!-- readme-test: skip: starts a server -->\n```bash\noptimlab serve\n```\n")
-    assert found[0].skip == "starts a server" and found[0].code == "optimlab serve"
+    found = blocks("text\n<!-- readme-test: skip: starts a server -->\n```bash\noptimlab serve\n```\n"
+                   "<!-- readme-test: file: spec.toml -->\n```toml\na = 1\n```\n```bash\nls\n```\n")
+    assert found[0].skip == "starts a server" and found[0].code == "optimlab serve" and found[0].file is None
+    assert found[1].file == "spec.toml" and found[1].skip is None and found[1].code == "a = 1"
+    assert found[2].file is None and found[2].skip is None
     assert _install_step('python3 -m venv .venv && .venv/bin/pip install ".[test]" && .venv/bin/python -m pytest')
     assert _install_step("pip install optimlab") and not _install_step("optimlab train")
