@@ -31,7 +31,7 @@ def show_optimizers(args, out) -> int:
             out(f"    {line}")
         for key, h in d["hyperparameters"].items():
             out(f"  {flag(key):<15} {h['symbol']:<3} default {h['default']:<8g} {h['range']:<10} {h['meaning']}")
-        show_options(d, out)  # helper optim (issue 8): the convention options
+        show_options(d, out)  # the convention options (issue 8)
         out("")
     return 0
 
