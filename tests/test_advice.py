@@ -42,7 +42,10 @@ def call(args):
 
 @pytest.mark.parametrize("command", ["train", "explain", "lr-find"])
 def test_every_problem_and_optimizer_works_with_default_flags(command, data_file):
-    # measured on the 2-core machine: train 1 s, explain 6 s, lr-find 9 s for all 48 cases each, with defaults
+    # measured on the 2-core machine, loaded (load average ~7, OPENBLAS_NUM_THREADS=1), for all 72 cases each with
+    # defaults: train 12 s, explain 172 s, lr-find 912 s wall; the digits MLP is nearly all of it (lr-find on it
+    # ~19 s CPU per optimizer, explain ~10 s). Before the cost-aware periods lr-find on the MLP alone took over 438 s
+    # CPU per optimizer.
     for where in [["--problem", name] for name in PROBLEMS] + [["--data", str(data_file)]]:
         for name in OPTIMIZERS:
             status, out, err = call([command, "--optimizer", name, *where])
