@@ -133,8 +133,11 @@ COMMANDS = {
             "--json": ("", None), "--quiet": ("", None)}.items()},
         "--rho": ("--optimizer adadelta --search eps=1e-6:1e-4:log", "0.5"),
         "--search": ("--optimizer momentum --search lr=0.001:0.1:log", "momentum=0:0.9")}),
-    "compare": ("compare --optimizers sgd,adagrad --points 2 --epochs 1 --out report", {
+    # compare: batches of 100 (10 updates an epoch on the lecture's data), so that its 10+ seeds of reruns stay quick
+    "compare": ("compare --optimizers sgd,adagrad --points 2 --epochs 1 --batch-size 100 --out report", {
         **RUN_FLAGS, **{f: (f"--optimizers {owner}", RUN_FLAGS[f][1]) for f, owner in HYPER_OWNER.items()},
+        "--period": ("", "200"),  # a multiple of the batch size
+        "--data": ("--batch-size 10", "mine.csv"),  # 60 examples: fewer than a batch of 100
         # a slow ramp: one to 1e8·η diverges every run, and the report then fails to draw its log axes (a known
         # defect of sweeps/report.py: "Data cannot be log-scaled")
         "--ramp-ratio": ("--schedule ramp --schedule-steps 100000", "1e4"), "--grid": ("", None),
