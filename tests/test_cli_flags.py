@@ -191,8 +191,7 @@ def expected_refusal(command: str, flag: str) -> bool:
 PENDING = {("lr-find", "--quiet"): lambda: "progress" in inspect.signature(lr_range_test).parameters}
 # Known defects in files outside this test's reach, each with its owner: the case is an expected failure while the
 # flag still changes nothing, and passes as soon as it does (or is refused).
-KNOWN = {("lr-find", "--period"): "lr_range_test takes period, but its result does not depend on it (the range test "
-                                  "records every update): lr-find should refuse --period (cli/lrfind.py)"}
+KNOWN: dict = {}
 
 
 def subcommands(p: argparse.ArgumentParser | None = None, prefix: str = "") -> dict[str, argparse.ArgumentParser]:

@@ -44,6 +44,9 @@ def _load(path) -> results.Run:
 def run(args, out) -> int:
     if args.log:
         return explain_log.run(args, out)
+    if args.optimal_loss is not None:
+        raise ValueError("--optimal-loss describes a training log: give it with --log (optimlab's own runs know "
+                         "their optimum where it exists)")
     if args.source:
         extra = common.given_run_options(args)
         if extra:

@@ -15,10 +15,8 @@ from optimlab.text import number
 D = common.defaults_of(lr_range_test)
 # Loop options of `train` that the range test may not take (yet): why each is refused when given.
 NOT_USED = {
-    "epochs": "the range test runs --steps updates (classic) and --grid-epochs epochs per fixed η",
-    "period": "the range test records the loss after every update",
-    "init_scale": "the range test starts from the problem's usual initial point",
-    "schedule": "the range test runs at fixed (or exponentially growing) learning rates, without a schedule",
+    "period": "its runs record the loss as their measurement needs (every update in the classic run, a few times "
+              "per epoch on the grid), and what it prints does not depend on a sampling period",
 }
 
 
@@ -57,7 +55,7 @@ def _loop_options(args, schedule) -> dict:
     if scheduled:
         options["schedule"] = schedule
     for name in list(options):
-        if name not in accepted:
+        if name not in accepted or name in NOT_USED:
             shown = ", ".join(scheduled) if name == "schedule" else common.flag(name)
             raise ValueError(f"lr-find does not use {shown}: {NOT_USED[name]}")
     return options

@@ -45,7 +45,8 @@ def options(args) -> dict:
             raise ValueError("give --dataset or --data, not both")
         given["dataset"], args.data = args.data, None
     if given and args.problem not in problems.DATA_PROBLEMS:
-        flag = "--" + next(iter(given)).replace("_", "-")
+        first = next(iter(given))
+        flag = "--no-standardize" if first == "standardize" else "--" + first.replace("_", "-")
         raise ValueError(f"{flag} applies to the data problems ({', '.join(problems.DATA_PROBLEMS)}), "
                          f"not to {args.problem or problems.DEFAULT_PROBLEM}")
     return given

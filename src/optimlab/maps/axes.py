@@ -82,9 +82,9 @@ def check(axis: Axis, optimizer: str, n_examples: int) -> Axis:
     if axis.values.ndim != 1 or axis.values.size == 0:
         raise ValueError(f"axis {axis.name} needs at least one value")
     if axis.name == "batch_size":
-        values = [checks.check_int("batch_size", v, minimum=1, maximum=n_examples) for v in axis.values]
+        values = [checks.check_int("batch_size", v.item(), minimum=1, maximum=n_examples) for v in axis.values]
         return Axis(axis.name, np.array(values), axis.log)
     if axis.name == "seed":
-        return Axis(axis.name, np.array([checks.check_int("seed", v, minimum=0) for v in axis.values]), axis.log)
+        return Axis(axis.name, np.array([checks.check_int("seed", v.item(), minimum=0) for v in axis.values]), axis.log)
     optim.make(optimizer, **{axis.name: axis.values})  # the hyperparameter's range, entry by entry
     return axis
