@@ -152,7 +152,7 @@ REFUSED = {
     ("lr-find", "--grid"): "the range test runs one configuration",
     ("lr-find", "--rho"): "adadelta, the one optimizer with ρ, has no η to search",
     ("lr-find", "--epochs"): "lr_range_test takes no epochs (--steps and --grid-epochs instead)",
-    ("lr-find", "--period"): "lr_range_test records every update",
+    ("lr-find", "--period"): "nothing lr-find prints depends on a sampling period: refused by cli/lrfind.py",
     ("lr-find", "--init-scale"): "lr_range_test takes no init_scale",
     ("lr-find", "--schedule"): "lr_range_test takes no schedule",
     ("lr-find", "--decay-after"): "lr_range_test takes no schedule",
@@ -173,7 +173,7 @@ REFUSED = {
     ("compare", "--grid"): "compare grids every hyperparameter given",
 }
 # Refusals that come from a library function's signature: they turn into "honoured" when it gains the keyword.
-BY_SIGNATURE = {"--epochs": "epochs", "--period": "period", "--init-scale": "init_scale", "--schedule": "schedule",
+BY_SIGNATURE = {"--epochs": "epochs", "--init-scale": "init_scale", "--schedule": "schedule",
                 "--decay-after": "schedule", "--decay-factor": "schedule", "--decay-every": "schedule",
                 "--schedule-steps": "schedule", "--decay-floor": "schedule", "--ramp-ratio": "schedule"}
 
