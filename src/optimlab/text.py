@@ -28,12 +28,17 @@ def fixed(x, decimals: int = 4) -> str:
     return number(x)
 
 
+SHOWN = 12  # parameter arrays longer than this print as a summary (an MLP's weights are thousands of numbers)
+
+
 def _vector(v) -> str:
     v = np.asarray(v, dtype=float)
     if v.ndim == 0:
         return fixed(v)
+    if v.size > SHOWN:
+        return f"{v.size} values, norm {number(float(np.linalg.norm(v)))}"
     if all(fixed(x) == f"{x:.4f}" for x in v.ravel()):
-        return np.array2string(v, precision=4)  # the lecture's layout, e.g. [ 1.9998 -3.4001]
+        return np.array2string(v, precision=4, max_line_width=10**6)  # the lecture's layout, e.g. [ 1.9998 -3.4001]
     return "[" + " ".join(number(x) for x in v.ravel()) + "]"
 
 
@@ -57,7 +62,11 @@ def epoch_lines(run: Run) -> list[str]:
         for e, (lr, loss) in enumerate(zip(one.lr_per_epoch, one.epoch_losses), start=1):
             rate = "" if math.isnan(lr) else f"Learning rate {fixed(lr, 6)}, "
             lines.append(f"Batch size {run.batch_size}, {rate}Epoch {e}, loss {_loss(loss)}")
-        params = " ".join(f"{name}: {_vector(v)}" for name, v in one.named_params.items())
+        named = one.named_params
+        params = " ".join(f"{name}: {_vector(v)}" for name, v in named.items())
+        if any(np.size(v) > SHOWN for v in named.values()):
+            params = "; ".join(f"{name}: {_vector(v)}" for name, v in named.items()) + \
+                "  (--json or --save give every value)"
         lines.append(params)
         if one.diverged:
             lines.append(f"diverged after {one.diverged_at} examples: loss {_loss(one.final_loss)} "
