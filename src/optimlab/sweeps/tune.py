@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimlab import checks, optim, schedules
+from optimlab.loop import default_batch_size
 from optimlab.train import train
 
 SAMPLERS = ("tpe", "cmaes", "random")
@@ -101,7 +102,7 @@ def evaluate(problem, optimizer: str, hyper: dict, *, seeds: int, seed: int, loo
     init = np.stack([problem.init_params(np.random.default_rng(np.random.SeedSequence(seed + i).spawn(2)[0]),
                                          init_scale) for i in range(seeds)])
     opt = optim.make(optimizer, **hyper)
-    batch_size = loop.get("batch_size", 10)
+    batch_size = loop.get("batch_size") or default_batch_size(problem.n_examples)  # train's default, min(10, n)
     updates = math.ceil(problem.n_examples / batch_size)
 
     def observe(epoch, step, params, state, lr):
