@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import time
 
+from timing import best_of
+
 import optimlab
 from optimlab import loop, problems
 from optimlab.analysis.advice import POINTS
 from optimlab.analysis.budget import measurement_loop
-
-from timing import best_of
 
 
 def main() -> None:

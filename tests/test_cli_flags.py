@@ -367,7 +367,7 @@ def test_from_refuses_every_run_flag(tmp_path, capsys, monkeypatch):
     """explain --from reads a saved run as it was made: each flag of a new run is refused, by name."""
     monkeypatch.chdir(tmp_path)
     assert main(["train", "--epochs", "1", "--save", "run.json", "--quiet"]) == 0
-    for flag, (extra, value) in RUN_FLAGS.items():
+    for flag, (_extra, value) in RUN_FLAGS.items():
         capsys.readouterr()
         argv = ["explain", "--from", "run.json", flag] + ([value] if value is not None else [])
         assert main(argv) == 2, flag

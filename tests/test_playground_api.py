@@ -247,7 +247,8 @@ def test_bad_requests_get_the_cli_s_one_line_message(client, capsys, endpoint, b
 
 # Values of every JSON type, put in every field of every endpoint: each is a 400 with one line, never a 500.
 WEIRD = [None, "x", 1.5, -3, [], [1], ["a"], [None], {}, {"a": 1}, True, 10 ** 30]
-MINIMAL = {"train": {"optimizer": "momentum", "grid": True}, "view": {"runs": [{"optimizer": "sgd"}]}, "verdict": {"experiment": "minibatch"},
+MINIMAL = {"train": {"optimizer": "momentum", "grid": True}, "view": {"runs": [{"optimizer": "sgd"}]},
+           "verdict": {"experiment": "minibatch"},
            "map": {"x": {"name": "lr", "values": [0.1, 0.2]}, "y": {"name": "momentum", "values": [0.0, 0.5]}},
            "taylor": {}, "ema": {}}
 FIELDS = {"train": api.TRAIN_FIELDS, "view": api.VIEW_FIELDS, "map": api.MAP_FIELDS,
@@ -325,5 +326,5 @@ def test_a_port_in_use_is_one_line(capsys):
         port = taken.getsockname()[1]
         assert main(["playground", "--port", str(port), "--no-browser"]) == 1
     err = capsys.readouterr().err.strip()
-    assert err == f"optimlab: error: cannot listen on 127.0.0.1:{port}: Address already in use; choose another --port " \
-                  f"(0 = a free one)"
+    assert err == (f"optimlab: error: cannot listen on 127.0.0.1:{port}: Address already in use; "
+                   f"choose another --port (0 = a free one)")

@@ -25,8 +25,17 @@ import time
 import numpy as np
 
 from optimlab import checks, optim, schedules
-from optimlab.loop import (DEFAULT_BATCH_SIZE, check_init, check_loop, check_order, check_size,  # noqa: F401
-                           default_batch_size, default_period, evaluation_examples, record_plan)
+from optimlab.loop import (  # noqa: F401
+    DEFAULT_BATCH_SIZE,
+    check_init,
+    check_loop,
+    check_order,
+    check_size,
+    default_batch_size,
+    default_period,
+    evaluation_examples,
+    record_plan,
+)
 from optimlab.optim import Optimizer
 from optimlab.problems import Problem
 from optimlab.provenance import versions

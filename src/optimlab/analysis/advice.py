@@ -32,8 +32,15 @@ import numpy as np
 from optimlab import memory, optim, schedules
 from optimlab.analysis.budget import Steps, alternatives_budget, measurement_loop, run_steps, work
 from optimlab.analysis.criteria import classify_run
-from optimlab.analysis.search import (ADAPTIVE, DECADES_ABOVE, DECADES_BELOW, default_lr_search,  # noqa: F401
-                                      largest_curvature, loop_of, schedule_of)
+from optimlab.analysis.search import (  # noqa: F401
+    ADAPTIVE,
+    DECADES_ABOVE,
+    DECADES_BELOW,
+    default_lr_search,
+    largest_curvature,
+    loop_of,
+    schedule_of,
+)
 from optimlab.results import jsonable
 from optimlab.train import train
 
@@ -287,7 +294,7 @@ def _alternative(problem, optimizer, hyperparams, parameter, coarse, stable, loo
     chosen, skipped, budget = _affordable(problem, loop)
     tried = []
     values = np.flatnonzero(stable)
-    for what, factor, setting in chosen if values.size else []:
+    for what, _factor, setting in chosen if values.size else []:
         tried.append((what, setting["epochs"]))
         n_steps = run_steps(problem, POINTS, setting)
         start = steps.done

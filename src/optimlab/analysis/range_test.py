@@ -11,8 +11,13 @@ import numpy as np
 
 from optimlab import checks, memory, optim, schedules
 from optimlab.analysis import bounds
-from optimlab.analysis.advice import (MeasuredRange, default_lr_search, largest_curvature, measure_range,
-                                      measurement_steps)
+from optimlab.analysis.advice import (
+    MeasuredRange,
+    default_lr_search,
+    largest_curvature,
+    measure_range,
+    measurement_steps,
+)
 from optimlab.analysis.budget import Steps, measurement_loop, run_steps
 from optimlab.analysis.criteria import classify_run
 from optimlab.analysis.stability import hessian_second_moment, mean_square_max_lr

@@ -8,7 +8,6 @@ import sys
 from optimlab.cli.common import defaults_of, integer
 
 
-
 def register(commands) -> None:
     p = commands.add_parser("reproduce", help="run every experiment and figure of the lecture and check its claims",
                             description="Run the lecture's experiments and figures, check each claim, and write "

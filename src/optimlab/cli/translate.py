@@ -31,7 +31,7 @@ def register(commands) -> None:
         values.add_argument(flag(name), action=argparse.BooleanOptionalAction, default=None,
                             help=f"{f.true}; --no-{flag(name)[2:]}: {f.false}")
     p.add_argument("--schedule", choices=list(schedules.SCHEDULES), default=None,
-                   help=f"η changes by this schedule during the check (epochs of 10 steps); default constant")
+                   help="η changes by this schedule during the check (epochs of 10 steps); default constant")
     p.add_argument("--json", action="store_true", help="print JSON (code, exact, missing, max_rel_diff, ...)")
     p.set_defaults(handler=run)
 

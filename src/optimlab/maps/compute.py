@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimlab import checks, optim
+from optimlab.loop import default_batch_size
 from optimlab.maps import theory as theory_module
 from optimlab.maps.axes import Axis, as_axis, check
 from optimlab.problems import Problem
-from optimlab.loop import default_batch_size
 from optimlab.train import DIVERGENCE_FACTOR, train
 
 DEFAULT_CHUNK = 4096  # configurations per train() call: big enough to amortise Python, small enough for memory
@@ -129,7 +129,8 @@ def stability_map(problem: Problem, optimizer: str, x, y, *, batch_size: int | N
         x, y: axes, each ``(name, values)`` or ``"NAME=LOW:HIGH[:log]:N"``; a name is one of the optimizer's
             hyperparameters, ``batch_size`` or ``seed``.
         batch_size, epochs, seed, init, init_scale, schedule: as :func:`optimlab.train` (an axis overrides its
-            setting; the batch size defaults to train's, min(10, n)). Every cell of one seed starts from the same parameters.
+            setting; the batch size defaults to train's, min(10, n)). Every cell of one seed starts from the same
+            parameters.
         chunk: configurations per ``train`` call. Hyperparameter cells go in chunks; a batch-size or seed axis
             costs one call per value (they change the loop, not the arithmetic).
         theory: compute the bounds drawn on the map (curvature at the optimum, or at the start).

@@ -6,9 +6,9 @@ On a quadratic model of the loss at a point (the optimum where known, else the c
   iff η < 2(1 + γ)/((1 + 2γ)λ_max) (:mod:`optimlab.analysis.bounds`);
 * minibatches: the mean-square bound, the largest η at which E|e|² stays bounded
   (:func:`optimlab.analysis.stability.mean_square_max_lr`; P ≤ 12, as it builds a (2P)² × (2P)² operator);
-* on a quadratic (least squares, ``Quadratic``: the Hessian is the same everywhere) with sgd or momentum: the per-step contraction over the whole spectrum, the
-  largest root modulus of the heavy-ball recurrence over λ ∈ [λ_min, λ_max], as in Goh's "Why Momentum Really
-  Works", with Polyak's optimal (η*, γ*) marked.
+* on a quadratic (least squares, ``Quadratic``: the Hessian is the same everywhere) with sgd or momentum: the
+  per-step contraction over the whole spectrum, the largest root modulus of the heavy-ball recurrence over
+  λ ∈ [λ_min, λ_max], as in Goh's "Why Momentum Really Works", with Polyak's optimal (η*, γ*) marked.
 
 Each boundary is a polyline in the map's (x, y) coordinates; ``unstable`` is the predicted verdict per cell where
 it is exact (full batch on a quadratic), to count the cells where the runs agree.

@@ -219,7 +219,7 @@ def view(body) -> dict:
         points = []
         sched_here = sched if "lr" in opt.hyperparams else schedules.make("constant")
         run = run_training(prob, opt, schedule=sched_here, init=init, **kwargs,
-                           observe=lambda e, i, params, state, lr: points.append(params.copy()))
+                           observe=lambda e, i, params, state, lr, points=points: points.append(params.copy()))
         first = run.initial_params[0]
         path = _path(points, first)
         paths.append(path)

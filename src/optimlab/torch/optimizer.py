@@ -124,8 +124,9 @@ class Optimizer(torch.optim.Optimizer):
         optim.make(self.name, self.convention, **self._validatable({k: group[k] for k in self._keys}))
 
     def _rule(self, values: dict, group_key: tuple, p: torch.Tensor):
-        """(init, update, in-place update, state type, takes lr) for a group's current values (η left out: it is passed to every
-        update, schedulers change it each step, and checked there) and this parameter, built on first use."""
+        """(init, update, in-place update, state type, takes lr) for a group's current values (η left out: it is
+        passed to every update, schedulers change it each step, and checked there) and this parameter, built on first
+        use."""
         key = (group_key, p.ndim, p.shape[:1], p.dtype, p.device)
         rule = self._rules.get(key)
         if rule is None:
