@@ -76,7 +76,7 @@ HYPER_OWNER = {"--momentum": "momentum", "--gamma": "rmsprop", "--rho": "adadelt
 # translate: the optimizer (a positional) in the extra arguments, so that each flag is given where it applies; a
 # --no-X switch on a base where X is on, so that it changes what the base asked for
 TRANSLATE_FLAGS = {
-    "--to": ("adam", "optax"), "--from": ("adam", "torch"), "--lr": ("adam", "0.05"),
+    "--to": ("adam", "keras"), "--from": ("adam", "torch"), "--lr": ("adam", "0.05"),
     "--schedule": ("adam", "exponential"), "--json": ("adam", None),
     **{f"--{name.replace('_', '-')}": (optimizer, value) for name, optimizer, value in [
         ("momentum", "momentum", "0.5"), ("gamma", "rmsprop", "0.5"), ("rho", "adadelta", "0.5"),

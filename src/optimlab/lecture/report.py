@@ -89,7 +89,9 @@ def render_figures(figures: list, workers: int | None = None) -> list[bytes]:
     in worker processes (forked, so they start with matplotlib already loaded)."""
     blobs = [pickle.dumps(f) for f in figures]
     workers = min(len(blobs), os.cpu_count() or 1) if workers is None else workers
-    if workers > 1 and sys.platform.startswith("linux"):  # fork is safe with Agg on Linux; elsewhere draw here
+    # fork is safe with Agg on Linux; elsewhere, or once JAX has started its threads (a fork then can deadlock), the
+    # figures are drawn here
+    if workers > 1 and sys.platform.startswith("linux") and "jax" not in sys.modules:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             return list(pool.map(_render, blobs))
     return [_render(b) for b in blobs]
