@@ -8,7 +8,7 @@ import math
 
 from optimlab import optim
 from optimlab.cli import common
-from optimlab.cli.sweep import problem_flags, progress_bar, remember_problem_flags
+from optimlab.cli.sweep import problem_flags, remember_problem_flags
 
 
 def register(commands) -> None:
@@ -65,7 +65,7 @@ def run(args, out) -> int:
         return common.build(argparse.Namespace(**{**plain, "seed": s}))[0]
 
     report.check_folder(args.out)  # before any work
-    with progress_bar("compare", args.quiet or args.json) as progress:
+    with common.progress(args, "compare", unit="chunk") as progress:
         result = compare(problem_for, optimizers=names, lr_range=(lo, hi), points=args.points, grid=grid,
                          tune_seeds=range(seed, seed + args.tune_seeds), seeds=args.seeds,
                          loop={**kwargs, "schedule": schedule}, target=args.target,

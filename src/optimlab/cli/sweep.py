@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import shlex
-from contextlib import contextmanager
 from pathlib import Path
 
 from optimlab.cli import common
-
-
-@contextmanager
-def progress_bar(description: str, quiet: bool, unit: str = "chunk"):
-    """A ``progress(done, total)`` callable drawing a tqdm bar on stderr (None when quiet), as every command draws
-    it (:func:`optimlab.cli.common.progress`): only once work has gone on for a while, so that an input refused
-    by the library before any work ends in its one line alone."""
-    with common.progress(argparse.Namespace(quiet=quiet), description, unit=unit) as progress:
-        yield progress
 
 
 def remember_problem_flags(parser) -> None:
@@ -71,7 +60,7 @@ def run(args, out) -> int:
     from optimlab.sweeps import spec
 
     declared = spec.load(_spec_file(args.spec))
-    with progress_bar(f"sweep {declared.name}", args.quiet or args.json) as progress:
+    with common.progress(args, f"sweep {declared.name}", unit="chunk") as progress:
         outcome = sweeps.run(declared, args.store, progress=progress, workers=args.workers,
                              scheduler=args.scheduler)
     if args.json:

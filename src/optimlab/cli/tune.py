@@ -6,7 +6,7 @@ import json
 
 from optimlab import optim
 from optimlab.cli import common
-from optimlab.cli.sweep import problem_flags, progress_bar, remember_problem_flags
+from optimlab.cli.sweep import problem_flags, remember_problem_flags
 from optimlab.loop import default_batch_size
 
 
@@ -51,7 +51,7 @@ def run(args, out) -> int:
     seed = kwargs.pop("seed", 1)
     # train's default batch size for this problem, written out: the study's pruning counts updates per epoch by it
     loop = {"batch_size": default_batch_size(problem.n_examples), **kwargs, "schedule": schedule}
-    with progress_bar("tune", args.quiet or args.json, unit="trial") as progress:
+    with common.progress(args, "tune", unit="trial") as progress:
         result = tune(problem, opt.name, axes, fixed=fixed, trials=args.trials, seeds=args.seeds, seed=seed,
                       loop=loop, sampler=args.sampler, storage=args.storage,
                       study_name=args.study_name, workers=args.workers, prune=not args.no_prune,
