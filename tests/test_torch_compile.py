@@ -1,0 +1,95 @@
+"""optimlab.torch.make(..., compile=True): the same formulas through torch.compile follow torch.optim step for step,
+compile once per rule (a schedule's new η and the growing step count reuse the kernel), never fall back to eager
+silently, and update parameters and state in place.
+
+torch.compile's CPU backend compiles C++: CI installs g++ where it is missing (.ci/run)."""
+
+import shutil
+
+import numpy as np
+import parity
+import pytest
+
+torch = pytest.importorskip("torch")
+import optimlab.torch as otorch  # noqa: E402  (after the skip: this room needs torch)
+
+if not (shutil.which("c++") or shutil.which("g++")):
+    pytest.skip("torch.compile on CPU needs a C++ compiler (CI installs g++)", allow_module_level=True)
+
+from torch._dynamo import config as dynamo_config  # noqa: E402
+from torch._dynamo.utils import counters  # noqa: E402
+
+# one case per optimizer, each with a schedule or weight decay, so that η changes between compiled steps
+CASES = [c for c in parity.TORCH_CASES if c[0] in (
+    "sgd+wd+StepLR", "momentum+wd+Cosine", "nesterov+StepLR", "adagrad+decay+s0+wd+StepLR",
+    "rmsprop centered+momentum+wd+StepLR", "adam amsgrad+wd+StepLR", "adamw+Cosine", "adadelta lr+wd+StepLR")]
+
+
+def graphs() -> int:
+    return counters["stats"]["unique_graphs"]
+
+
+def test_every_optimizer_has_a_case():
+    from optimlab.optim import OPTIMIZERS
+    assert sorted(c[1] for c in CASES) == sorted(OPTIMIZERS)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_compiled_rule_follows_torch_optim_and_compiles_at_most_twice(case):
+    _, name, hyper, make_torch, schedule = case
+    theirs, _ = parity.torch_trajectory(torch, make_torch, schedule)
+    p = torch.nn.Parameter(torch.tensor(parity.X0, dtype=torch.float64))
+    opt = otorch.make(name, [p], compile=True, **hyper)
+    sched = schedule(opt)
+    before, xs = graphs(), []
+    with dynamo_config.patch(fail_on_recompile_limit_hit=True):
+        for t in range(parity.STEPS):
+            p.grad = torch.tensor(parity.gradient(p.detach().numpy(), t), dtype=torch.float64)
+            if t == 2:  # from here on: a new η every few steps and a new t every step, and no new graph
+                stack = dynamo_config.patch(error_on_recompile=True)
+                stack.__enter__()
+            opt.step()
+            sched.step()
+            xs.append(p.detach().numpy().copy())
+        stack.__exit__(None, None, None)
+    # the first step compiles with t = 1 as a constant, the second with t symbolic; nothing after
+    assert 1 <= graphs() - before <= 2
+    assert parity.max_rel_diff(np.array(xs), theirs) <= 1e-12
+
+
+def test_many_parameter_shapes_stay_compiled_and_match_eager():
+    # 12 parameters of different ranks and leading sizes need 12 rules: more than dynamo's limit of 8 recompilations
+    # of one function, which a shared code object would hit and then run eagerly without a word
+    g = torch.Generator().manual_seed(0)
+    shapes = [(k + 1,) * (1 + k % 3) for k in range(12)]
+    start = [torch.randn(s, generator=g) for s in shapes]
+    grads = [[torch.randn(s, generator=g) for s in shapes] for _ in range(4)]
+    results = []
+    for compile in (False, True):
+        params = [torch.nn.Parameter(x.clone()) for x in start]
+        opt = otorch.make("adam", params, lr=0.01, compile=compile)
+        before = graphs()
+        with dynamo_config.patch(fail_on_recompile_limit_hit=True):
+            for step in grads:
+                for p, grad in zip(params, step):
+                    p.grad = grad.clone()
+                opt.step()
+        if compile:
+            assert graphs() - before >= 12  # a graph per rule, none skipped
+        results.append(params)
+    for eager, compiled in zip(*results):
+        torch.testing.assert_close(compiled, eager, rtol=1e-6, atol=1e-7)  # float32: kernels may reassociate
+
+
+def test_compiled_step_writes_parameters_and_state_in_place():
+    p = torch.nn.Parameter(torch.randn(1000))
+    opt = otorch.make("adam", [p], lr=1e-3, compile=True)
+    p.grad = torch.randn(1000)
+    opt.step()
+    addresses = (p.data_ptr(), opt.state[p]["v"].data_ptr(), opt.state[p]["s"].data_ptr())
+    before = p.detach().clone()
+    for _ in range(3):
+        opt.step()
+    assert (p.data_ptr(), opt.state[p]["v"].data_ptr(), opt.state[p]["s"].data_ptr()) == addresses
+    assert opt.state[p]["t"] == 4
+    assert not torch.equal(p.detach(), before)
