@@ -1,7 +1,10 @@
 """One Adam step on 10M float32 parameters: optimlab's drop-in optimizer against torch.optim.Adam, side by side in
 one process, reported as ratios.
 
-    python benchmarks/bench_adam_step.py [--params 10000000] [--repeats 20] [--no-compile]
+    python benchmarks/bench_adam_step.py [--params 10000000] [--repeats 20] [--no-compile] [--layout one|model|both]
+
+Two layouts of the same number of parameters: ``one`` tensor, and a ``model``'s 40 tensors (20 layers, each an
+(n, 500) weight and an (n,) bias, n = P/(20·501) rounded: 10,020,000 parameters for the default P).
 
 1. ``optimlab.torch.make("adam", ...)`` (the lecture's formula from optimlab.optim, run eagerly on tensors) against
    ``torch.optim.Adam`` with its default implementation and with ``foreach=True``.
@@ -16,6 +19,7 @@ on the same gradient.
 from __future__ import annotations
 
 import argparse
+import math
 import shutil
 import time
 
@@ -40,12 +44,53 @@ def interleaved_best(steps: dict, repeats: int) -> dict:
 
 
 def contenders(compile_ok: bool):
-    yield "torch.optim.Adam (default)", lambda p: torch.optim.Adam([p], lr=1e-3)
-    yield "torch.optim.Adam (foreach=True)", lambda p: torch.optim.Adam([p], lr=1e-3, foreach=True)
-    yield "optimlab drop-in Adam", lambda p: otorch.make("adam", [p], lr=1e-3)
-    yield "torch.optim.Adam (fused=True)", lambda p: torch.optim.Adam([p], lr=1e-3, fused=True)
+    yield "torch.optim.Adam (default)", lambda ps: torch.optim.Adam(ps, lr=1e-3)
+    yield "torch.optim.Adam (foreach=True)", lambda ps: torch.optim.Adam(ps, lr=1e-3, foreach=True)
+    yield "optimlab drop-in Adam", lambda ps: otorch.make("adam", ps, lr=1e-3)
+    yield "torch.optim.Adam (fused=True)", lambda ps: torch.optim.Adam(ps, lr=1e-3, fused=True)
     if compile_ok:
-        yield "optimlab drop-in Adam, torch.compile", lambda p: otorch.make("adam", [p], lr=1e-3, compile=True)
+        yield "optimlab drop-in Adam, torch.compile", lambda ps: otorch.make("adam", ps, lr=1e-3, compile=True)
+
+
+def layout_shapes(layout: str, params: int) -> list[tuple]:
+    if layout == "one":
+        return [(params,)]
+    n = max(1, round(params / 20 / 501))  # 20 layers: a (n, 500) weight and an (n,) bias each
+    return [(n, 500), (n,)] * 20
+
+
+def measure(shapes: list[tuple], device: str, compile_ok: bool, repeats: int) -> dict:
+    torch.manual_seed(0)
+    starts = [torch.randn(s, device=device) for s in shapes]
+    grads = [torch.randn(s, device=device) * 1e-2 for s in shapes]
+    steps = {}
+    for name, build in contenders(compile_ok):
+        params = []
+        for x, g in zip(starts, grads):  # each contender its own parameters and state, the same gradients
+            p = torch.nn.Parameter(x.clone())
+            p.grad = g
+            params.append(p)
+        try:
+            opt = build(params)
+            opt.step()
+        except Exception as e:  # noqa: BLE001  (a contender that cannot run here is reported, not fatal)
+            print(f"  {name:<40} cannot run here: {type(e).__name__}: {str(e).splitlines()[0][:100]}")
+            continue
+        steps[name] = opt.step
+    return interleaved_best(steps, repeats)
+
+
+def report(times: dict) -> None:
+    for name, seconds in times.items():
+        print(f"  {name:<40} {seconds * 1e3:8.2f} ms per step")
+    ours = times.get("optimlab drop-in Adam")
+    for ref in ("torch.optim.Adam (default)", "torch.optim.Adam (foreach=True)"):
+        if ours and ref in times:
+            print(f"  drop-in / {ref}: {ours / times[ref]:.2f}x (target <= 1.5x against the default)")
+    compiled = times.get("optimlab drop-in Adam, torch.compile")
+    fused = times.get("torch.optim.Adam (fused=True)")
+    if compiled and fused:
+        print(f"  compiled drop-in / fused: {compiled / fused:.2f}x (target <= 1.3x)")
 
 
 def main():
@@ -53,39 +98,20 @@ def main():
     parser.add_argument("--params", type=int, default=10_000_000)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument("--layout", choices=("one", "model", "both"), default="both")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args()
     compiler = shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")
     compile_ok = not args.no_compile and (args.device != "cpu" or compiler is not None)
     print(f"torch {torch.__version__}, device {args.device}, {torch.get_num_threads()} threads, "
           f"C++ compiler: {compiler or 'none (torch.compile cannot run on CPU)'}")
-    torch.manual_seed(0)
-    start = torch.randn(args.params, device=args.device)
-    grad = torch.randn(args.params, device=args.device) * 1e-2
-    steps = {}
-    for name, build in contenders(compile_ok):
-        p = torch.nn.Parameter(start.clone())  # each contender its own parameters and state, the same gradient
-        p.grad = grad
-        try:
-            opt = build(p)
-            opt.step()
-        except Exception as e:  # noqa: BLE001  (a contender that cannot run here is reported, not fatal)
-            print(f"  {name:<40} cannot run here: {type(e).__name__}: {str(e).splitlines()[0][:100]}")
-            continue
-        steps[name] = opt.step
-    times = interleaved_best(steps, args.repeats)
-    for name, seconds in times.items():
-        print(f"  {name:<40} {seconds * 1e3:8.2f} ms per step")
-    ours = times.get("optimlab drop-in Adam")
-    for ref in ("torch.optim.Adam (default)", "torch.optim.Adam (foreach=True)"):
-        if ours and ref in times:
-            print(f"drop-in / {ref}: {ours / times[ref]:.2f}x (target <= 1.5x)")
-    compiled = times.get("optimlab drop-in Adam, torch.compile")
-    fused = times.get("torch.optim.Adam (fused=True)")
-    if compiled and fused:
-        print(f"compiled drop-in / fused: {compiled / fused:.2f}x (target <= 1.3x)")
-    elif not compile_ok:
+    if not compile_ok:
         print("torch.compile not measured: " + ("--no-compile" if args.no_compile else "no C++ compiler"))
+    for layout in ("one", "model") if args.layout == "both" else (args.layout,):
+        shapes = layout_shapes(layout, args.params)
+        total = sum(math.prod(s) for s in shapes)
+        print(f"{layout}: {len(shapes)} tensor(s), {total:,} float32 parameters")
+        report(measure(shapes, args.device, compile_ok, args.repeats))
 
 
 if __name__ == "__main__":

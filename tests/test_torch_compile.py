@@ -57,28 +57,33 @@ def test_compiled_rule_follows_torch_optim_and_compiles_at_most_twice(case):
     assert parity.max_rel_diff(np.array(xs), theirs) <= 1e-12
 
 
-def test_many_parameter_shapes_stay_compiled_and_match_eager():
-    # 12 parameters of different ranks and leading sizes need 12 rules: more than dynamo's limit of 8 recompilations
-    # of one function, which a shared code object would hit and then run eagerly without a word
+def test_a_group_of_many_shapes_is_one_graph_and_many_groups_stay_compiled():
+    # 12 parameters of different ranks and sizes: in one group, one compiled function (2 graphs: t constant, then
+    # symbolic); in 12 groups of their own lr, 12 functions, more than dynamo's limit of 8 recompilations of one
+    # code object, which a shared code object would hit and then run eagerly without a word
     g = torch.Generator().manual_seed(0)
     shapes = [(k + 1,) * (1 + k % 3) for k in range(12)]
     start = [torch.randn(s, generator=g) for s in shapes]
     grads = [[torch.randn(s, generator=g) for s in shapes] for _ in range(4)]
-    results = []
-    for compile in (False, True):
+
+    def run(compile, groups):
         params = [torch.nn.Parameter(x.clone()) for x in start]
-        opt = otorch.make("adam", params, lr=0.01, compile=compile)
+        spec = [{"params": [p], "lr": 0.01 * (k + 1)} for k, p in enumerate(params)] if groups else params
+        opt = otorch.make("adam", spec, lr=0.01, compile=compile)
         before = graphs()
         with dynamo_config.patch(fail_on_recompile_limit_hit=True):
             for step in grads:
                 for p, grad in zip(params, step):
                     p.grad = grad.clone()
                 opt.step()
-        if compile:
-            assert graphs() - before >= 12  # a graph per rule, none skipped
-        results.append(params)
-    for eager, compiled in zip(*results):
-        torch.testing.assert_close(compiled, eager, rtol=1e-6, atol=1e-7)  # float32: kernels may reassociate
+        return params, graphs() - before
+
+    for groups, expected in ((False, range(1, 3)), (True, range(12, 25))):
+        eager, _ = run(False, groups)
+        compiled, made = run(True, groups)
+        assert made in expected
+        for a, b in zip(compiled, eager):
+            torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)  # float32: kernels may reassociate
 
 
 def test_compiled_step_writes_parameters_and_state_in_place():

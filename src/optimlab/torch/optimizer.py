@@ -5,8 +5,8 @@ tensors in and out of them: it keeps the state in ``self.state[p]`` (so ``state_
 as for any torch optimizer), reads each group's hyperparameters at every step (so ``torch.optim.lr_scheduler`` and
 code that edits ``param_groups`` drive it) and writes the new parameters in place. A large contiguous CPU
 parameter is updated in slices of ``Optimizer.chunk`` elements (bit for bit the same: every rule is elementwise),
-so that the formula's temporaries stay in cache; ``compile=True`` runs the rule through ``torch.compile`` as one
-fused kernel that writes into the old tensors.
+so that the formula's temporaries stay in cache; ``compile=True`` runs a group's rules through ``torch.compile`` as
+one call (see :func:`_compiled`), each parameter's update one fused kernel that writes into the old tensors.
 
 Per-configuration hyperparameters: for K models stacked along a leading axis (``torch.func.stack_module_state``),
 any hyperparameter may be a length-K list or 1-D tensor; configuration k then uses its own value, broadcast as a
@@ -77,9 +77,10 @@ def _in_place(update):
 def _compiled(step):
     """``step`` through ``torch.compile``, with its own code object and inductor's scalars computed once.
 
-    Own code object: dynamo keeps its compiled graphs, and its limit of recompilations (8), per code object; every
-    rule's ``step`` shares one, so a model whose parameters need more than 8 rules (shapes, groups) would silently
-    fall back to eager after the eighth. A copy of the code per rule gives each its own cache.
+    Own code object: dynamo keeps its compiled graphs, and its limit of recompilations (8), per code object; the
+    group functions of every optimizer and group share one, so a program with more than 8 of them (groups, models,
+    a changed set of parameters) would silently fall back to eager after the eighth. A copy of the code gives each
+    its own cache.
 
     ``realize_opcount_threshold=0``: inductor otherwise inlines scalar expressions (Adam's 1 − β^t, Adagrad's
     η/(1 + (t − 1)·decay)) into the elementwise loop, where they are recomputed for every 16 elements (``std::pow``
@@ -142,7 +143,7 @@ class Optimizer(torch.optim.Optimizer):
         optim.make(self.name, self.convention, **self._validatable({k: group[k] for k in self._keys}))
 
     def _rule(self, values: dict, group_key: tuple, p: torch.Tensor):
-        """(init, update, in-place update, state type, takes lr) for a group's current values (η left out: it is
+        """(key, init, update, in-place update, state type, takes lr) for a group's current values (η left out: it is
         passed to every update, schedulers change it each step, and checked there) and this parameter, built on first
         use."""
         key = (group_key, p.ndim, p.shape[:1], p.dtype, p.device)
@@ -150,12 +151,24 @@ class Optimizer(torch.optim.Optimizer):
         if rule is None:
             opt = optim.make(self.name, self.convention, **self._validatable(values))  # a changed group: recheck
             init, update, _ = optim.OPTIMIZERS[self.name](**{k: _column(v, p) for k, v in values.items()})
-            in_place = _in_place(update)
-            if self._compile:
-                update = _compiled(in_place)
             sample = init(p.new_zeros((1,) * max(p.ndim, 1)))
-            rule = self._rules[key] = (init, update, in_place, type(sample), "lr" in opt.hyperparams)
+            rule = self._rules[key] = (key, init, update, _in_place(update), type(sample), "lr" in opt.hyperparams)
         return rule
+
+    def _group_step(self, steps: list):
+        """One compiled function that applies every parameter's in-place rule of a group (see :func:`_compiled`),
+        built once per sequence of rules: one call, and one set of guards, per group and step instead of one per
+        parameter."""
+        keys = tuple(key for key, _ in steps)
+        fn = self._rules.get(keys)
+        if fn is None:
+            rules = [rule for _, rule in steps]
+
+            def group_step(params, grads, states, lrs):
+                return [rule(p, g, s, **lr)[1] for rule, p, g, s, lr in zip(rules, params, grads, states, lrs)]
+
+            fn = self._rules[keys] = _compiled(group_step)
+        return fn
 
     def _sliced(self, p: torch.Tensor, state, uniform: bool) -> bool:
         """Update ``p`` by slices (see :func:`_by_chunks`): eager, a large contiguous CPU tensor and state, and the
@@ -175,22 +188,35 @@ class Optimizer(torch.optim.Optimizer):
             values = {k: group[k] for k in self._keys if k != "lr"}
             group_key = tuple(_key(v) for v in values.values())
             uniform = not any(_per_config(group[k]) for k in self._keys)
+            compiled = []  # (parameter, rule key, in-place rule, state, lr) for the group's one compiled call
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                init, update, in_place, state_type, has_lr = self._rule(values, group_key, p)
+                key, init, update, in_place, state_type, has_lr = self._rule(values, group_key, p)
                 saved = self.state[p]
                 state = state_type(**{f: saved.get(f) for f in state_type._fields}) if saved else init(p)
                 lr = {"lr": self._lr(group["lr"], p)} if has_lr else {}
+                if self._compile:
+                    compiled.append((p, key, in_place, state, lr))
+                    continue
                 if self._sliced(p, state, uniform):
                     new_state = _by_chunks(in_place, p, p.grad, state, lr, self.chunk)
                 else:
                     new_p, new_state = update(p, p.grad, state, **lr)
                     if new_p is not p:
                         p.copy_(new_p)
-                # the state as a dict of its named fields, so that torch's state_dict/load_state_dict carry it
-                self.state[p] = {f: v for f, v in zip(new_state._fields, new_state) if v is not None}
+                self._keep(p, new_state)
+            if compiled:
+                params, keys, rules, states, lrs = zip(*compiled)
+                new_states = self._group_step(list(zip(keys, rules)))(
+                    list(params), [p.grad for p in params], list(states), list(lrs))
+                for p, new_state in zip(params, new_states):
+                    self._keep(p, new_state)
         return loss
+
+    def _keep(self, p, new_state) -> None:
+        """The state as a dict of its named fields, so that torch's state_dict/load_state_dict carry it."""
+        self.state[p] = {f: v for f, v in zip(new_state._fields, new_state) if v is not None}
 
     def _lr(self, lr, p):
         if _per_config(lr):
