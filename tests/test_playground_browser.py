@@ -116,6 +116,8 @@ def test_a_bad_value_shows_the_server_s_message_and_the_page_recovers(server, br
 
 def test_a_shared_url_restores_the_picture_and_a_preset_checks_its_claim(server, browser):
     browser.get(server)
+    # the presets are drawn by the page's script once the registry arrives: on a busy machine, after get() returns
+    wait_for(browser, lambda: browser.find_element(By.ID, "preset-lr-too-large").is_displayed())
     browser.find_element(By.ID, "preset-lr-too-large").click()
     mark = lambda: browser.find_element(By.ID, "verdict-mark").text  # noqa: E731
     wait_for(browser, lambda: browser.find_elements(By.ID, "verdict-mark") and mark() == "holds" and idle(browser))

@@ -31,7 +31,7 @@ import numpy as np
 
 from optimlab import memory, optim, schedules
 from optimlab.analysis.budget import Steps, alternatives_budget, measurement_loop, run_steps, work
-from optimlab.analysis.criteria import classify_run
+from optimlab.analysis.criteria import GOAL, classify_run, goal_loss, reaches_goal
 from optimlab.analysis.search import (  # noqa: F401
     ADAPTIVE,
     DECADES_ABOVE,
@@ -68,6 +68,8 @@ class MeasuredRange:
     theory: dict = field(default_factory=dict)  # bound, agrees, note
     alternative: dict | None = None  # measured where nothing reached the goal
     configurations: int = 0  # configurations trained in all
+    best_loss: float | None = None  # f* unknown: the lowest final loss of the coarse grid (first seed)
+    goal_loss: float | None = None  # f* unknown: the highest final loss that counted as reaching the goal
 
     @property
     def found(self) -> bool:
@@ -78,6 +80,7 @@ class MeasuredRange:
                          "high": self.high, "middle": self.middle, "middle_outcome": self.middle_outcome,
                          "seeds": self.seeds, "edges": self.edges, "theory": self.theory,
                          "alternative": self.alternative, "configurations": self.configurations,
+                         "best_loss": self.best_loss, "goal_loss": self.goal_loss,
                          "grid": self.grid, "labels": self.labels})
 
 
@@ -175,7 +178,8 @@ def measure_range(problem, optimizer: str, hyperparams: dict, parameter: str, se
         coarse = search_grid(parameter, search)
         labels, stable, finals = _label_grid(problem, optimizer, hyperparams, parameter, coarse, grid_loop, seed_list,
                                              steps)
-    good = np.all(np.isin(labels, ("converged", "noise_floor")), axis=0)
+    ceilings = _ceilings(problem, loop, seed_list, finals)  # f* unknown: near the best final loss, per seed
+    good = np.all(_good(labels, finals, ceilings), axis=0)
     region = _longest(good)
     last = len(coarse) - 1
     if region is not None:
@@ -190,13 +194,16 @@ def measure_range(problem, optimizer: str, hyperparams: dict, parameter: str, se
         # the best label in its worst seed; among equals (often all "too_slow"), the lowest median final loss
         best = int(np.lexsort((np.median(finals, axis=0), rank))[0])
         fine = _between(parameter, coarse[max(best - 1, 0)], coarse[min(best + 1, last)], POINTS)
-    fine_labels = _label_grid(problem, optimizer, hyperparams, parameter, fine, grid_loop, seed_list, steps)[0]
-    fine_good = np.all(np.isin(fine_labels, ("converged", "noise_floor")), axis=0)
+    fine_labels, _, fine_finals = _label_grid(problem, optimizer, hyperparams, parameter, fine, grid_loop, seed_list,
+                                              steps)
+    fine_good = np.all(_good(fine_labels, fine_finals, ceilings), axis=0)
     grid = np.concatenate([coarse, fine])
     all_labels = np.concatenate([labels, fine_labels], axis=1)
     order_ = np.argsort(grid)
     result = MeasuredRange(parameter, optimizer, tuple(search), None, None, None, None, seed_list, grid[order_],
                            all_labels[:, order_].T.tolist(), configurations=len(grid) * seeds)
+    if ceilings is not None:
+        result.best_loss, result.goal_loss = float(np.min(finals[0])), float(ceilings[0])
     if region is not None:
         low_good, high_good = fine_good[:EDGE_POINTS], fine_good[EDGE_POINTS:]
         a = EDGE_POINTS - 1  # walk down from the stretch's first coarse value while the refined values work
@@ -212,7 +219,7 @@ def measure_range(problem, optimizer: str, hyperparams: dict, parameter: str, se
         candidates = fine[stretch[0]:stretch[1] + 1] if stretch is not None else np.array([])
     if len(candidates):
         candidates = np.unique(candidates)
-        _verify(result, problem, optimizer, hyperparams, parameter, loop, seed, candidates, steps)
+        _verify(result, problem, optimizer, hyperparams, parameter, loop, seed, candidates, steps, result.goal_loss)
     if result.found:
         lo, hi = min(search), max(search)
         result.edges = [name for name, at in (("low", lo), ("high", hi))
@@ -220,34 +227,58 @@ def measure_range(problem, optimizer: str, hyperparams: dict, parameter: str, se
                         or (name == "low" and result.low <= lo) or (name == "high" and result.high >= hi)]
     else:
         result.alternative = _alternative(problem, optimizer, hyperparams, parameter, coarse, stable[0], grid_loop,
-                                          seed, steps)
+                                          seed, steps, result.best_loss)
     result.theory = _theory(result, bound, loop)
     steps.to(steps.total)  # the verification and the alternatives are the last steps, whichever were needed
     return result
 
 
-def _outcome_of(problem, optimizer, hyperparams, parameter, value, loop, seed, steps=None) -> dict:
+def _start_loss(problem, loop: dict, seed: int) -> float:
+    """The loss where a run with these loop settings and seed starts."""
+    from optimlab.train import initial_params
+
+    init = loop.get("init")
+    point = initial_params(problem, seed, loop.get("init_scale", 1.0)) if init is None else np.asarray(init)
+    return float(problem.loss(point))
+
+
+def _ceilings(problem, loop: dict, seeds: list, finals: np.ndarray) -> np.ndarray | None:
+    """Where f* is unknown, per seed the :func:`~optimlab.analysis.criteria.goal_loss` beside the lowest final loss
+    of that seed's grid; None where f* is known (the labels alone decide)."""
+    if problem.optimal_loss is not None:
+        return None
+    return np.array([goal_loss(_start_loss(problem, loop, s), float(np.min(f))) for s, f in zip(seeds, finals)])
+
+
+def _good(labels: np.ndarray, finals: np.ndarray, ceilings: np.ndarray | None) -> np.ndarray:
+    """(seeds, values): reached the goal (see :func:`~optimlab.analysis.criteria.reaches_goal`)."""
+    good = np.isin(labels, GOAL)
+    return good if ceilings is None else good & (finals <= ceilings[:, None])
+
+
+def _outcome_of(problem, optimizer, hyperparams, parameter, value, loop, seed, steps=None, ceiling=None) -> dict:
     n_steps = run_steps(problem, 1, loop)
     run = train(problem, optim.make(optimizer, **{**hyperparams, parameter: value}), **loop, seed=seed,
                 progress=None if steps is None else steps.train_progress(n_steps))
     outcome = classify_run(run)
     return {"value": value, "label": outcome.label, "seed": seed, "initial_loss": outcome.numbers["initial_loss"],
             "final_loss": outcome.numbers["final_loss"], "optimal_loss": run.optimal_loss,
-            "epoch_losses": run.epoch_losses.tolist(), "reached_goal": outcome.reached_goal}
+            "epoch_losses": run.epoch_losses.tolist(), "reached_goal": reaches_goal(outcome, ceiling)}
 
 
-def _verify(result, problem, optimizer, hyperparams, parameter, loop, seed, candidates, steps=None):
+def _verify(result, problem, optimizer, hyperparams, parameter, loop, seed, candidates, steps=None, ceiling=None):
     """``candidates``: the measured values of the range, each good in every seed. Run the geometric middle of
-    their span alone; if it misses the goal, fall back to the measured value nearest to it, run alone too."""
+    their span alone; if it misses the goal (``ceiling``: see :func:`_ceilings`), fall back to the measured value
+    nearest to it, run alone too."""
     low, high = float(candidates.min()), float(candidates.max())
     middle = middle_of(parameter, low, high)
-    outcome = _outcome_of(problem, optimizer, hyperparams, parameter, middle, loop, seed, steps)
+    outcome = _outcome_of(problem, optimizer, hyperparams, parameter, middle, loop, seed, steps, ceiling)
     result.configurations += 1
     if not outcome["reached_goal"]:
         scale = (lambda v: np.log(1 - v)) if parameter == "momentum" else np.log
         nearest = float(candidates[np.argmin(np.abs(scale(candidates) - scale(middle)))])
         low = high = middle = nearest
-        outcome = _outcome_of(problem, optimizer, hyperparams, parameter, middle, loop, seed, steps)
+        outcome = _outcome_of(problem, optimizer, hyperparams, parameter, middle, loop, seed, steps, ceiling)
         result.configurations += 1
         if not outcome["reached_goal"]:
             result.middle_outcome = outcome
@@ -287,10 +318,11 @@ def _alternative_steps(problem, chosen) -> int:
     return (1 if 1 in counts else 0) + sum(c for c in counts if c > 1)
 
 
-def _alternative(problem, optimizer, hyperparams, parameter, coarse, stable, loop, seed, steps) -> dict:
+def _alternative(problem, optimizer, hyperparams, parameter, coarse, stable, loop, seed, steps, best=None) -> dict:
     """What would reach the goal, measured on the coarse values that ended below their start in the first seed
     (a run that diverged, or ended above its start, is not rescued by more of the same) while the budget allows:
-    more epochs (4, 16, 64 times), or the same epochs without the schedule's decay."""
+    more epochs (4, 16, 64 times), or the same epochs without the schedule's decay. Where f* is unknown (``best``:
+    the grid's lowest final loss), the goal is near the lower of that and the alternative's own best."""
     chosen, skipped, budget = _affordable(problem, loop)
     tried = []
     values = np.flatnonzero(stable)
@@ -302,8 +334,12 @@ def _alternative(problem, optimizer, hyperparams, parameter, coarse, stable, loo
                     seed=seed, progress=steps.train_progress(n_steps))
         if n_steps > 1:
             steps.to(start + n_steps)
+        ceiling = None
+        if best is not None:
+            finite = run.final_losses[~run.diverged_mask & np.isfinite(run.final_losses)]
+            ceiling = goal_loss(_start_loss(problem, setting, seed), min([best, *finite]))
         good = np.zeros(len(coarse), dtype=bool)
-        good[values] = [classify_run(run, k).reached_goal for k in range(run.num_configs)]
+        good[values] = [reaches_goal(classify_run(run, k), ceiling) for k in range(run.num_configs)]
         stretch = _longest(good)
         if stretch is not None:
             return {"change": what, "epochs": setting["epochs"], "low": float(coarse[stretch[0]]),

@@ -20,7 +20,11 @@ def describe_range(r: MeasuredRange, what: str, epochs: int) -> str:
     lo, hi = r.search
     if r.found:
         m = r.middle_outcome
-        text = (f"Measured: {_span(what, r.low, r.high)} reached the goal (converged or noise floor) in "
+        goal = "converged or noise floor"
+        if r.goal_loss is not None:
+            goal += (f", at a loss of at most {r.goal_loss:.4g}: no optimum is known, so within a quarter (in "
+                     f"decades) of the lowest final loss measured, {r.best_loss:.4g}")
+        text = (f"Measured: {_span(what, r.low, r.high)} reached the goal ({goal}) in "
                 f"{'every one of ' + str(len(r.seeds)) + ' seeds' if len(r.seeds) > 1 else 'seed ' + str(r.seeds[0])}"
                 f" with these settings ({r.configurations} configurations run over {g(lo)}–{g(hi)}); its middle "
                 f"{g(r.middle)}, run again alone, ended {m['label'].replace('_', ' ')} at loss {m['final_loss']:.4g} "

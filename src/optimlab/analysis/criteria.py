@@ -27,7 +27,9 @@ from another framework is measured in tenths of its steps, so there it is the la
 :data:`MIN_WINDOW` steps between records.
 
 "stable" (lr-find's word, :attr:`Outcome.stable`) means: ended below its start and did not diverge. "Reaches the
-goal" means ``converged`` or ``noise_floor``.
+goal" means ``converged`` or ``noise_floor``; where f* is unknown, a measurement that compares runs (the measured
+ranges of explain and lr-find) also asks that the final loss be near the lowest one it measured
+(:func:`goal_loss`): a curve that levelled off or jitters at a high loss has stopped, but has not reached a goal.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ RELATIVE_GAP = 1e-9  # where f* is 0 (or tiny), converged means the gap fell to 
 NOISY = 0.02  # median |Δlog10 gap| per record above which (and above twice the trend) a late curve counts as noisy
 LEVELLED = 0.01  # without f*: a late window that moved by < 1% of the total decrease has levelled off (rule 5)
 MIN_WINDOW = 5  # the late window is the last epoch, and at least this many steps between records
+NEAR_BEST = 0.25  # without f*: within a quarter of the best measured decrease, on a log scale (goal_loss)
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,25 @@ class Outcome:
         """Ended below its start and did not diverge."""
         final, start = self.numbers.get("final_loss", math.nan), self.numbers.get("initial_loss", math.nan)
         return self.label != "diverged" and final < start
+
+
+def goal_loss(start: float, best: float) -> float:
+    """Where f* is unknown, the highest final loss that reaches the goal beside ``best``, the lowest final loss
+    measured with the same start: best·(start/best)^0.25, i.e. within a quarter of the best run's decrease counted
+    in decades (the known-f* rule's 10% of f* has no f* to use here). Where a loss is ≤ 0, a quarter of the linear
+    decrease instead. Example, the digits MLP with SGD: start 2.59, best 0.0083 (η = 0.6) give 0.035, so η = 1.9
+    (noise floor at 0.27) and η = 5.9 (noise floor at 2.1) no longer count, η = 0.19 (converged at 0.025) does."""
+    if not best < start:
+        return best
+    if best > 0:
+        return best * (start / best) ** NEAR_BEST
+    return best + NEAR_BEST * (start - best)
+
+
+def reaches_goal(outcome: Outcome, ceiling: float | None = None) -> bool:
+    """``converged`` or ``noise_floor``, and (where ``ceiling``, a :func:`goal_loss`, is given) a final loss at or
+    below it."""
+    return outcome.reached_goal and (ceiling is None or outcome.numbers["final_loss"] <= ceiling)
 
 
 def tolerance(start: float, floor: float) -> float:
