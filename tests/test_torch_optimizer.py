@@ -1,6 +1,7 @@
 """optimlab.torch.make: a real torch.optim.Optimizer running optimlab's update rules: torch.optim parity, param
 groups, closures, state_dict resume, schedulers, and per-configuration hyperparameters for stacked models."""
 
+import copy
 import subprocess
 import sys
 
@@ -141,6 +142,93 @@ def test_stacked_models_with_per_configuration_hyperparameters_equal_separate_tr
             # vmap batches the matrix products, so sums may be taken in another order: a few ulps
             torch.testing.assert_close(stacked[name][k], p, rtol=1e-12, atol=1e-14)
     assert not torch.allclose(stacked["0.weight"][0], stacked["0.weight"][2])
+
+
+SCHEDULES = [  # (name, scheduler of an optimizer; max_lr: OneCycleLR's peak, per configuration or of one model)
+    ("StepLR", lambda o, _: torch.optim.lr_scheduler.StepLR(o, step_size=4, gamma=0.5)),
+    ("CosineAnnealingLR", lambda o, _: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=12, eta_min=0.001)),
+    ("OneCycleLR", lambda o, peak: torch.optim.lr_scheduler.OneCycleLR(o, max_lr=peak, total_steps=20,
+                                                                       cycle_momentum=False)),
+    ("LinearLR then ExponentialLR", lambda o, _: torch.optim.lr_scheduler.SequentialLR(
+        o, [torch.optim.lr_scheduler.LinearLR(o, start_factor=0.1, total_iters=5),
+            torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9)], milestones=[5])),
+]
+LRS, MOMENTA, PEAKS = [0.3, 0.1, 0.03], [0.0, 0.5, 0.9], [0.5, 0.2, 0.05]
+
+
+class Stacked:
+    """Three models stacked for a vmapped ensemble, one optimlab optimizer with per-configuration η and γ."""
+
+    def __init__(self, schedule):
+        from torch.func import stack_module_state
+        params, self.buffers = stack_module_state([_model(seed=k) for k in range(3)])
+        self.params = {k: torch.nn.Parameter(v.detach().clone()) for k, v in params.items()}
+        self.opt = otorch.make("momentum", self.params.values(), lr=LRS, momentum=MOMENTA)
+        self.sched = schedule(self.opt, np.array(PEAKS))  # an array: one group, a peak per configuration
+        self.base, (self.x, self.y) = _model(), _data()
+
+    def train(self, steps):
+        from torch.func import functional_call
+
+        def loss_one(p, b):
+            return ((functional_call(self.base, (p, b), (self.x,)) - self.y) ** 2).mean()
+
+        for _ in range(steps):
+            self.opt.zero_grad()
+            torch.vmap(loss_one)(self.params, self.buffers).sum().backward()
+            self.opt.step()
+            self.sched.step()
+
+
+@pytest.mark.parametrize("schedule", [s[1] for s in SCHEDULES], ids=[s[0] for s in SCHEDULES])
+def test_a_scheduler_drives_every_configurations_own_lr(schedule):
+    """K stacked models, each with its own η, one torch scheduler: equal to K separate torch.optim trainings, each
+    with the same scheduler on its own η (OneCycleLR: its own peak)."""
+    ensemble = Stacked(schedule)
+    ensemble.train(20)
+    for k in range(3):
+        model = _model(seed=k)
+        ref = torch.optim.SGD(model.parameters(), lr=LRS[k], momentum=MOMENTA[k])
+        _train(model, ref, steps=20, sched=schedule(ref, PEAKS[k]))
+        for name, p in model.named_parameters():
+            # vmap batches the matrix products, so sums may be taken in another order: a few ulps
+            torch.testing.assert_close(ensemble.params[name][k], p, rtol=1e-12, atol=1e-14)
+
+
+def test_per_configuration_lr_with_a_scheduler_resumes_bit_for_bit():
+    import io
+    schedule = SCHEDULES[1][1]
+    straight = Stacked(schedule)
+    straight.train(20)
+    first = Stacked(schedule)
+    first.train(10)
+    checkpoint = io.BytesIO()
+    torch.save({"params": {k: v.detach() for k, v in first.params.items()}, "opt": first.opt.state_dict()},
+               checkpoint)
+    sched_state = copy.deepcopy(first.sched.state_dict())  # holds NumPy arrays: torch.load(weights_only=False)
+    checkpoint.seek(0)
+    saved = torch.load(checkpoint)  # the default weights_only=True: the optimizer's η is saved as a list
+    assert saved["opt"]["param_groups"][0]["lr"] == pytest.approx(list(first.opt.param_groups[0]["lr"]), abs=0)
+    resumed = Stacked(schedule)
+    with torch.no_grad():
+        for k, v in resumed.params.items():
+            v.copy_(saved["params"][k])
+    resumed.opt.load_state_dict(saved["opt"])
+    resumed.sched.load_state_dict(sched_state)
+    assert isinstance(resumed.opt.param_groups[0]["lr"], np.ndarray)
+    resumed.train(10)
+    for k, v in straight.params.items():
+        assert torch.equal(v, resumed.params[k])
+
+
+def test_a_negative_per_configuration_lr_is_refused_at_step():
+    p = torch.nn.Parameter(torch.zeros(3, 2))
+    p.grad = torch.ones(3, 2)
+    opt = otorch.make("sgd", [p], lr=[0.1, 0.2, 0.3])
+    opt.param_groups[0]["lr"] = opt.param_groups[0]["lr"] - 0.25
+    with pytest.raises(ValueError, match=r"lr must be finite numbers >= 0, got -0\.15.* among"):
+        opt.step()
+    torch.testing.assert_close(p.detach(), torch.zeros(3, 2))  # nothing moved
 
 
 ERRORS = [

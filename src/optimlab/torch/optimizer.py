@@ -10,9 +10,13 @@ one call (see :func:`_compiled`), each parameter's update one fused kernel that 
 
 Per-configuration hyperparameters: for K models stacked along a leading axis (``torch.func.stack_module_state``),
 any hyperparameter may be a length-K list or 1-D tensor; configuration k then uses its own value, broadcast as a
-(K, 1, ..., 1) column over each parameter of shape (K, ...). torch's lr schedulers write one number into
-``group["lr"]``, so they drive scalar learning rates only (a per-configuration ``lr`` with a scheduler fails in the
-scheduler). Hyperparameters keep optimlab's names (``beta1``, ``beta2``, not ``betas``), so ``OneCycleLR`` needs
+(K, 1, ..., 1) column over each parameter of shape (K, ...). A per-configuration ``lr`` is kept in its group as a
+float64 NumPy array, so that torch's lr schedulers, which compute with ``group["lr"]`` (``lr * gamma``,
+``eta_min + (base_lr - eta_min) * ...``), drive every configuration's η at once (a 1-D tensor would not do: they
+``fill_`` a tensor with one number). ``ReduceLROnPlateau`` compares one η with another and cannot. ``state_dict``
+stores such an ``lr`` as a list (a checkpoint stays loadable with ``torch.load``'s default ``weights_only=True``);
+the scheduler's own ``state_dict`` then holds NumPy arrays (``torch.load(..., weights_only=False)``).
+Hyperparameters keep optimlab's names (``beta1``, ``beta2``, not ``betas``), so ``OneCycleLR`` needs
 ``cycle_momentum=False``.
 """
 
@@ -21,20 +25,32 @@ from __future__ import annotations
 import math
 import types
 
+import numpy as np
 import torch
 
 from optimlab import optim
 
+LR_KEYS = ("lr", "initial_lr", "max_lr", "min_lr")  # η and what torch's schedulers keep of it in a group
+
 
 def _plain(value):
-    """A group value as optimlab.optim.make validates it: tensors and tuples become lists."""
-    if isinstance(value, torch.Tensor):
+    """A group value as optimlab.optim.make validates it: tensors, arrays and tuples become lists."""
+    if isinstance(value, (torch.Tensor, np.ndarray)):
         return value.tolist() if value.ndim else value.item()
     return list(value) if isinstance(value, tuple) else value
 
 
 def _per_config(value) -> bool:
-    return isinstance(value, (list, tuple)) or (isinstance(value, torch.Tensor) and value.ndim == 1)
+    return isinstance(value, (list, tuple)) or (isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim == 1)
+
+
+def _schedulable(group: dict) -> dict:
+    """``group`` with a per-configuration η as a float64 array, which torch's schedulers can compute with."""
+    for key in LR_KEYS:
+        value = group.get(key)
+        if _per_config(value):
+            group[key] = np.array(_plain(value), dtype=np.float64)
+    return group
 
 
 def _column(value, p: torch.Tensor):
@@ -128,7 +144,7 @@ class Optimizer(torch.optim.Optimizer):
         optim.make(name, convention, **self._validatable(hyperparams))  # names, ranges, list lengths: fail early
         self._keys = list(optim.defaults(name)) + list(optim.options(name, convention))
         self._rules: dict = {}
-        defaults = {**optim.defaults(name), **optim.options(name, convention), **hyperparams}
+        defaults = _schedulable({**optim.defaults(name), **optim.options(name, convention), **hyperparams})
         super().__init__(params, defaults)
 
     def _validatable(self, values: dict) -> dict:
@@ -138,7 +154,7 @@ class Optimizer(torch.optim.Optimizer):
         return plain
 
     def add_param_group(self, param_group: dict) -> None:
-        super().add_param_group(param_group)
+        super().add_param_group(_schedulable(dict(param_group)))
         group = self.param_groups[-1]
         optim.make(self.name, self.convention, **self._validatable({k: group[k] for k in self._keys}))
 
@@ -218,8 +234,26 @@ class Optimizer(torch.optim.Optimizer):
         """The state as a dict of its named fields, so that torch's state_dict/load_state_dict carry it."""
         self.state[p] = {f: v for f, v in zip(new_state._fields, new_state) if v is not None}
 
+    def state_dict(self) -> dict:
+        """torch's state dict, a per-configuration η as a list (see the module docstring)."""
+        out = super().state_dict()
+        for group in out["param_groups"]:
+            for key in LR_KEYS:
+                if isinstance(group.get(key), np.ndarray):
+                    group[key] = group[key].tolist()
+        return out
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:
+            _schedulable(group)
+
     def _lr(self, lr, p):
         if _per_config(lr):
+            values = np.asarray(_plain(lr), dtype=np.float64)
+            if not np.all((values >= 0) & np.isfinite(values)):
+                bad = values[~((values >= 0) & np.isfinite(values))][0]
+                raise ValueError(f"lr must be finite numbers >= 0, got {float(bad)!r} among {values.tolist()}")
             return _column(lr, p)
         lr = lr.item() if isinstance(lr, torch.Tensor) else lr
         if not 0.0 <= lr < math.inf:
