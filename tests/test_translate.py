@@ -97,14 +97,100 @@ def test_exact_optax_translations():
         assert t["code"].startswith(("optax.", "optax.chain("))
 
 
-def test_libraries_not_run_here_are_not_claimed_verified():
-    for target, module in (("keras", "keras"), ("gluon", "mxnet")):
-        t = translate("adam", target)
-        assert not t.verified and t.max_rel_diff is None
-        if importlib.util.find_spec(module) is None:
-            assert t.note == f"not verified: {module} is not installed"
+def test_gluon_is_not_claimed_verified(monkeypatch):
+    t = translate("adam", "gluon")
+    assert not t.verified and t.max_rel_diff is None
+    if importlib.util.find_spec("mxnet") is None:
+        assert t.note == "not verified: mxnet is not installed"
+    import optimlab.translate as translate_module
+    monkeypatch.setattr(translate_module, "keras_backend", lambda: None)  # the mappings alone, below
     assert translate("rmsprop", "keras").exact  # ε inside the root, as the lecture
     assert not translate("adam", "keras").exact  # Keras's Adam puts ε on √s
+
+
+# (optimizer, source convention, hyperparameters, schedule) that Keras 3 expresses exactly
+KERAS_EXACT = [
+    ("sgd", "keras", {"lr": 0.05, "weight_decay": 0.1}, None),
+    ("momentum", "lecture", {"lr": 0.05}, "lecture"),  # Keras keeps η inside the velocity, as the lecture
+    ("nesterov", "keras", {"lr": 0.05, "momentum": 0.8}, "cosine"),
+    ("adagrad", "keras", {"lr": 0.5, "initial_accumulator": 0.3}, None),
+    ("rmsprop", "keras", {"lr": 0.01, "centered": True, "momentum": 0.9}, "cosine"),
+    ("adam", "keras", {"lr": 0.05, "amsgrad": True}, "cosine"),
+    ("adamw", "keras", {"lr": 0.05, "weight_decay": 0.1}, None),
+    ("adadelta", "keras", {"lr": 0.5, "rho": 0.9}, None),
+]
+KERAS_LOOP = """
+import json, sys
+import keras
+keras.config.set_floatx("float64")
+cases, out = json.load(sys.stdin), []
+for case in cases:
+    opt = eval(case["code"], {"keras": keras})
+    x = keras.Variable(case["x0"], dtype="float64")
+    xs = []
+    for t, g in enumerate(case["grads"]):
+        if case["lrs"] is not None:
+            opt.learning_rate = case["lrs"][t]
+        opt.apply_gradients([(keras.ops.convert_to_tensor(g, dtype="float64"), x)])
+        xs.append(keras.ops.convert_to_numpy(x).tolist())
+    out.append(xs)
+json.dump(out, sys.stdout)
+"""
+
+
+def test_keras_translations_run_as_printed(tmp_path, monkeypatch):
+    """Each printed Keras constructor, evaluated and run by this test's own loop in a child process (Keras 3, float64,
+    its backend torch), follows optimlab's optimizer under the source convention to 1e-12, with η changing per
+    step where a schedule is given."""
+    if importlib.util.find_spec("keras") is None:  # not imported here: Keras fixes its backend at import
+        pytest.skip("keras is not installed")
+    pytest.importorskip("torch")
+    import os
+    import subprocess
+    import sys
+
+    from optimlab.translate import STEPS_PER_EPOCH
+    cases, ours = [], []
+    import optimlab.translate as translate_module
+    monkeypatch.setattr(translate_module, "keras_backend", lambda: None)  # the code alone: this test runs it
+    for name, source, hyper, schedule in KERAS_EXACT:
+        t = translate(name, "keras", source=source, schedule=schedule, **hyper)
+        assert t.exact and t.missing == [] and t.code.startswith("keras.optimizers."), t
+        opt = optimlab.optim.make(name, convention=source, **hyper)
+        sched = optimlab.schedules.make(schedule) if schedule else None
+        lrs = None
+        if sched is not None:
+            lrs = [hyper["lr"] * float(np.asarray(sched(k // STEPS_PER_EPOCH + 1, k))) for k in range(parity.STEPS)]
+        x, state, xs, grads = parity.X0.copy(), opt.init(parity.X0), [], []
+        for k in range(parity.STEPS):  # the test's own loop on parity's gradients, not verify.py's
+            g = parity.gradient(x, k)
+            x, state = opt.update(x, g, state, **({"lr": lrs[k]} if lrs else {}))
+            xs.append(x)
+            grads.append(g.tolist())
+        ours.append(np.array(xs))
+        cases.append({"code": t.code, "x0": parity.X0.tolist(), "grads": grads, "lrs": lrs})
+    env = {**os.environ, "KERAS_BACKEND": "torch", "KERAS_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", KERAS_LOOP], input=json.dumps(cases), capture_output=True,
+                         text=True, env=env, check=True)
+    for (name, source, _, schedule), mine, theirs in zip(KERAS_EXACT, ours, json.loads(out.stdout)):
+        assert parity.max_rel_diff(mine, np.array(theirs)) <= 1e-12, (name, source, schedule)
+
+
+def test_keras_verification_run_and_a_missing_convention(tmp_path, monkeypatch):
+    """translate's own Keras run (a child process): exact where the conventions map, a real difference where one
+    does not; and nothing written into a home that has no Keras configuration."""
+    if importlib.util.find_spec("keras") is None:  # not imported here: Keras fixes its backend at import
+        pytest.skip("keras is not installed")
+    pytest.importorskip("torch")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("KERAS_HOME", raising=False)
+    monkeypatch.setenv("KERAS_BACKEND", "torch")
+    t = translate("rmsprop", "keras", source="keras", schedule="cosine", lr=0.01, centered=True, momentum=0.9)
+    assert t.exact and t.verified and t.max_rel_diff <= 1e-12 and "on torch" in t.note
+    t = translate("adam", "keras", source="lecture", lr=0.05, eps=0.1)  # ε on √ŝ: Keras puts it on √s
+    assert not t.exact and any("no option for the other placement" in m for m in t.missing)
+    assert t.verified and t.max_rel_diff > 1e-6
+    assert not (tmp_path / ".keras").exists()  # no ~/.keras/keras.json left behind
 
 
 def test_cli_json_gives_code_and_max_rel_diff(capsys):

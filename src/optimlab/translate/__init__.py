@@ -7,7 +7,9 @@
 The source is an optimlab optimizer under a convention (``source="lecture"`` by default, or "torch", "optax",
 "keras", "gluon": hyperparameters in optimlab's names, read with that library's conventions). Where the target
 library has no option for one of the source's conventions, ``missing`` says which, and the code is the closest
-constructor. The verification runs where the target is installed (torch and optax here) and says so where not.
+constructor. The verification runs where the target is installed (torch, optax, and Keras 3 on any of its
+backends, in a child process) and says so where not; MXNet/Gluon has no run (MXNet is retired and has no wheels for
+today's Pythons), so its mapping follows its documentation and says "not verified".
 This room imports the target library only to verify, and only when it is installed.
 """
 
@@ -20,7 +22,7 @@ import numpy as np
 
 from optimlab import optim, schedules
 from optimlab.translate.libraries import MODULES, TARGETS, Target
-from optimlab.translate.verify import gradient_run, run_optax, run_torch
+from optimlab.translate.verify import gradient_run, keras_backend, run_keras, run_optax, run_torch
 
 STEPS = 100
 STEPS_PER_EPOCH = 10  # for a schedule given per epoch (the lecture's decay): the verification run's epochs
@@ -76,11 +78,18 @@ def _verify(opt, target: Target, to: str, lrs, steps: int):
     module = MODULES[to]
     if importlib.util.find_spec(module) is None or (to == "optax" and importlib.util.find_spec("jax") is None):
         return False, None, f"not verified: {module} is not installed"
-    if to not in ("torch", "optax"):
+    if to == "keras" and keras_backend() is None:
+        return False, None, "not verified: Keras is installed but none of its backends (torch, jax, tensorflow)"
+    if to not in ("torch", "optax", "keras"):
         return False, None, f"not verified: optimlab has no {to} run (the mapping follows {to}'s documentation)"
     ours, grads = gradient_run(opt, lrs, steps)
-    theirs = (run_torch if to == "torch" else run_optax)(target, grads, lrs, steps)
+    ran = ""
+    if to == "keras":
+        theirs, ran = run_keras(target, grads, lrs, steps)
+        ran = f"; {ran}"
+    else:
+        theirs = (run_torch if to == "torch" else run_optax)(target, grads, lrs, steps)
     scale = np.max(np.abs(theirs), axis=1)
     diff = float(np.max(np.max(np.abs(ours - theirs), axis=1) / scale))
-    return True, diff, (f"{steps} steps of both on the same gradients (float64); largest difference relative to "
-                        f"the parameters' scale: {diff:.3g}")
+    return True, diff, (f"{steps} steps of both on the same gradients (float64{ran}); largest difference "
+                        f"relative to the parameters' scale: {diff:.3g}")

@@ -8,6 +8,13 @@ the iterates are compared step by step.
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
 import numpy as np
 
 CURVATURE = np.array([1.0, 0.3, 3.0, 0.01])
@@ -63,3 +70,37 @@ def run_optax(target, grads, lrs, steps: int) -> np.ndarray:
             x = optax.apply_updates(x, updates)
             xs.append(np.asarray(x))
     return np.array(xs)
+
+
+def keras_backend() -> str | None:
+    """The Keras backend the verification uses: the user's ``KERAS_BACKEND``, else torch, jax or tensorflow,
+    whichever is installed first (None: none is)."""
+    if os.environ.get("KERAS_BACKEND"):
+        return os.environ["KERAS_BACKEND"]
+    return next((name for name in ("torch", "jax", "tensorflow") if importlib.util.find_spec(name)), None)
+
+
+def run_keras(target, grads, lrs, steps: int) -> tuple[np.ndarray, str]:
+    """Keras's iterates, and the Keras version and backend that ran them.
+
+    In a child process (optimlab/translate/keras_run.py), because Keras fixes its backend at import and a process that
+    has imported JAX must not fork later. Keras writes ``keras.json`` into its home folder on import; where the user
+    has none (``~/.keras/keras.json`` or ``KERAS_HOME``), the child's home is a temporary folder, removed after, so
+    that translate writes nothing of its own into the user's home.
+    """
+    env = {**os.environ, "KERAS_BACKEND": keras_backend() or "tensorflow"}
+    request = {"constructor": target.constructor, "kwargs": target.kwargs, "x0": X0.tolist(),
+               "grads": np.asarray(grads)[:steps].tolist(), "lrs": None if lrs is None else list(lrs)}
+    with tempfile.TemporaryDirectory(prefix="optimlab-keras-") as home:
+        if "KERAS_HOME" not in env and not os.path.exists(os.path.expanduser("~/.keras/keras.json")):
+            env["KERAS_HOME"] = home
+        # the file itself (it imports nothing of optimlab's), so that the child needs only Keras; -P: its folder is
+        # not put on the child's sys.path
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "keras_run.py")
+        out = subprocess.run([sys.executable, "-P", script], input=json.dumps(request), capture_output=True,
+                             text=True, env=env, timeout=600)
+    if out.returncode != 0:
+        last = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"the Keras run failed ({env['KERAS_BACKEND']} backend): {last}")
+    answer = json.loads(out.stdout)
+    return np.array(answer["iterates"]), f"Keras {answer['version']} on {answer['backend']}"
