@@ -98,3 +98,14 @@ def test_compiled_step_writes_parameters_and_state_in_place():
     assert (p.data_ptr(), opt.state[p]["v"].data_ptr(), opt.state[p]["s"].data_ptr()) == addresses
     assert opt.state[p]["t"] == 4
     assert not torch.equal(p.detach(), before)
+
+
+def test_without_a_cpp_compiler_the_compiled_cpu_step_says_so(monkeypatch):
+    import optimlab.torch.optimizer as dropin
+    monkeypatch.setattr(dropin, "_cpp_compiler", lambda: None)
+    p = torch.nn.Parameter(torch.ones(3))
+    p.grad = torch.ones(3)
+    opt = otorch.make("sgd", [p], lr=0.1, compile=True)
+    with pytest.raises(RuntimeError, match=r"compile=True on CPU tensors needs a C\+\+ compiler.*compile=False"):
+        opt.step()
+    torch.testing.assert_close(p.detach(), torch.ones(3))  # nothing moved

@@ -23,6 +23,8 @@ Hyperparameters keep optimlab's names (``beta1``, ``beta2``, not ``betas``), so 
 from __future__ import annotations
 
 import math
+import os
+import shutil
 import types
 
 import numpy as np
@@ -88,6 +90,11 @@ def _in_place(update):
         return params, type(state)(*kept)
 
     return step
+
+
+def _cpp_compiler() -> str | None:
+    """The C++ compiler inductor would use on CPU: $CXX, else c++, g++ or clang++ on the PATH."""
+    return os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")
 
 
 def _compiled(step):
@@ -178,6 +185,9 @@ class Optimizer(torch.optim.Optimizer):
         keys = tuple(key for key, _ in steps)
         fn = self._rules.get(keys)
         if fn is None:
+            if any(key[-1].type == "cpu" for key in keys) and not _cpp_compiler():
+                raise RuntimeError("compile=True on CPU tensors needs a C++ compiler (torch.compile's CPU backend "
+                                   "builds C++): install g++ (or set CXX), or use compile=False")
             rules = [rule for _, rule in steps]
 
             def group_step(params, grads, states, lrs):
