@@ -146,3 +146,19 @@ def test_clicking_a_map_cell_loads_it(server, browser):
     wait_for(browser, lambda: idle(browser))
     assert hyper["lr"] == pytest.approx(lr, rel=1e-3) and hyper["momentum"] == pytest.approx(gamma, rel=1e-3)
     assert float(value(browser, "final-loss")) == api_view(server, browser)["final_loss"]
+
+
+def test_a_phone_sized_page_does_not_scroll_sideways(server, browser):
+    # a 390 × 844 phone (mobile emulation: headless windows are at least 500 px wide): one column, nothing wider
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True})
+    try:
+        browser.get(server)
+        wait_for(browser, lambda: idle(browser) and browser.find_elements(By.ID, "preset-lr-too-large"))
+        wide = browser.execute_script(
+            "const w = document.documentElement.clientWidth;"
+            "return [document.documentElement.scrollWidth, w, [...document.querySelectorAll('body *')]"
+            ".filter(e => e.getBoundingClientRect().right > w + 0.5).map(e => e.tagName + '#' + e.id).slice(0, 5)];")
+        assert wide[1] == 390 and wide[0] <= wide[1] and wide[2] == [], wide
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
