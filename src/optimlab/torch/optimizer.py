@@ -150,7 +150,8 @@ class Optimizer(torch.optim.Optimizer):
         self.name, self.convention, self._compile = name, convention, compile
         optim.make(name, convention, **self._validatable(hyperparams))  # names, ranges, list lengths: fail early
         self._keys = list(optim.defaults(name)) + list(optim.options(name, convention))
-        self._rules: dict = {}
+        self._rules: dict = {}  # per (group values, parameter's rank, leading size, dtype, device)
+        self._group_steps: dict = {}  # compiled: per sequence of rule keys (see _group_step)
         defaults = _schedulable({**optim.defaults(name), **optim.options(name, convention), **hyperparams})
         super().__init__(params, defaults)
 
@@ -183,7 +184,7 @@ class Optimizer(torch.optim.Optimizer):
         built once per sequence of rules: one call, and one set of guards, per group and step instead of one per
         parameter."""
         keys = tuple(key for key, _ in steps)
-        fn = self._rules.get(keys)
+        fn = self._group_steps.get(keys)
         if fn is None:
             if any(key[-1].type == "cpu" for key in keys) and not _cpp_compiler():
                 raise RuntimeError("compile=True on CPU tensors needs a C++ compiler (torch.compile's CPU backend "
@@ -193,7 +194,7 @@ class Optimizer(torch.optim.Optimizer):
             def group_step(params, grads, states, lrs):
                 return [rule(p, g, s, **lr)[1] for rule, p, g, s, lr in zip(rules, params, grads, states, lrs)]
 
-            fn = self._rules[keys] = _compiled(group_step)
+            fn = self._group_steps[keys] = _compiled(group_step)
         return fn
 
     def _sliced(self, p: torch.Tensor, state, uniform: bool) -> bool:
