@@ -4,6 +4,7 @@ silently, and update parameters and state in place.
 
 torch.compile's CPU backend compiles C++: CI installs g++ where it is missing (.ci/run)."""
 
+import contextlib
 import shutil
 
 import numpy as np
@@ -42,16 +43,14 @@ def test_compiled_rule_follows_torch_optim_and_compiles_at_most_twice(case):
     opt = otorch.make(name, [p], compile=True, **hyper)
     sched = schedule(opt)
     before, xs = graphs(), []
-    with dynamo_config.patch(fail_on_recompile_limit_hit=True):
+    with dynamo_config.patch(fail_on_recompile_limit_hit=True), contextlib.ExitStack() as later:
         for t in range(parity.STEPS):
             p.grad = torch.tensor(parity.gradient(p.detach().numpy(), t), dtype=torch.float64)
             if t == 2:  # from here on: a new η every few steps and a new t every step, and no new graph
-                stack = dynamo_config.patch(error_on_recompile=True)
-                stack.__enter__()
+                later.enter_context(dynamo_config.patch(error_on_recompile=True))
             opt.step()
             sched.step()
             xs.append(p.detach().numpy().copy())
-        stack.__exit__(None, None, None)
     # the first step compiles with t = 1 as a constant, the second with t symbolic; nothing after
     assert 1 <= graphs() - before <= 2
     assert parity.max_rel_diff(np.array(xs), theirs) <= 1e-12

@@ -42,7 +42,7 @@ from optimlab.analysis.search import (  # noqa: F401
     schedule_of,
 )
 from optimlab.results import jsonable
-from optimlab.train import train
+from optimlab.train import initial_params, train
 
 POINTS = 25  # values per grid: 6 decades at 0.25 decade; around the best value when nothing works, 25 more
 EDGE_POINTS = 13  # each end of a working stretch refined over one coarse step: steps of about 5% in η
@@ -235,8 +235,6 @@ def measure_range(problem, optimizer: str, hyperparams: dict, parameter: str, se
 
 def _start_loss(problem, loop: dict, seed: int) -> float:
     """The loss where a run with these loop settings and seed starts."""
-    from optimlab.train import initial_params
-
     init = loop.get("init")
     point = initial_params(problem, seed, loop.get("init_scale", 1.0)) if init is None else np.asarray(init)
     return float(problem.loss(point))

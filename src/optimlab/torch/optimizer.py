@@ -262,9 +262,10 @@ class Optimizer(torch.optim.Optimizer):
     def _lr(self, lr, p):
         if _per_config(lr):
             values = np.asarray(_plain(lr), dtype=np.float64)
-            if not np.all((values >= 0) & np.isfinite(values)):
-                bad = values[~((values >= 0) & np.isfinite(values))][0]
-                raise ValueError(f"lr must be finite numbers >= 0, got {float(bad)!r} among {values.tolist()}")
+            ok = (values >= 0) & np.isfinite(values)
+            if not ok.all():
+                raise ValueError(f"lr must be finite numbers >= 0, got {float(values[~ok][0])!r} among "
+                                 f"{values.tolist()}")
             return _column(lr, p)
         lr = lr.item() if isinstance(lr, torch.Tensor) else lr
         if not 0.0 <= lr < math.inf:
